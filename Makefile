@@ -1,0 +1,37 @@
+# Hub: two commands for a new user.
+#   make demo   run the hub on its embedded default (SQLite) with demo data
+#   make test   install what is needed, start what is needed, run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint bench install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/hub demo
+	@echo
+	@echo "The database is var/hub.db. Run the commands above with $(BIN)/hub (or activate $(VENV))."
+
+test: install
+	bash scripts/ensure-services.sh
+	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(MAKE) lint
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/store_write.py --records 100000
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

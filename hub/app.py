@@ -1,0 +1,33 @@
+"""The Flask application factory. Blueprints (REST API, admin console) register here as they arrive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+
+from hub.config import Settings
+from hub.core.store import Store
+
+
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """A configured Flask app; ``config`` overrides Flask settings (tests pass TESTING=True)."""
+    settings = settings or Settings.from_env()
+    app = Flask("hub")
+    app.config.update(SECRET_KEY=settings.secret_key, HUB_SETTINGS=settings)
+    app.config.update(config or {})
+    store = Store.from_settings(settings)
+    app.extensions["hub.store"] = store
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        """Liveness and database reachability, for load balancers and compose health checks."""
+        try:
+            with store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # report, don't crash, when the database is down
+            return jsonify(status="error", database=str(exc).splitlines()[0]), 503
+        return jsonify(status="ok", database="ok")
+
+    return app

@@ -1,0 +1,94 @@
+"""The `hub` command: thin click commands over hub.core, hub.mappings and hub.sync."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import click
+
+from hub.config import Settings
+from hub.core.actor import Actor, Context
+from hub.errors import HubError
+
+
+@dataclass
+class CliState:
+    """What every command needs: settings, the store, and who is acting."""
+
+    as_user: str | None = None
+    _settings: Settings | None = field(default=None)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return self._settings or Settings.from_env()
+
+    @cached_property
+    def store(self) -> Any:
+        from hub.core.store import Store
+
+        return Store.from_settings(self.settings)
+
+    def context(self) -> Context:
+        """A user context with --as USER, else the system acting for the operator at the shell."""
+        if self.as_user is None:
+            return Context(Actor("system", f"cli:{getpass.getuser()}"), "cli")
+        from hub.core.users import user_by_name
+
+        with self.store.reading(Context.system("cli")) as tx:
+            user = user_by_name(tx.session, self.as_user)
+        return Context(Actor.for_user(user.id, user.username), "cli")
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--as", "as_user", metavar="USER", envvar="HUB_USER",
+              help="Act as this hub user (their access rules apply). Default: the system, as the operator.")
+@click.version_option(package_name="hub")
+@click.pass_context
+def cli(ctx: click.Context, as_user: str | None) -> None:
+    """Hub: the CRM integration hub.
+
+    Settings come from HUB_* environment variables (HUB_DATABASE_URL, HUB_ENCRYPTION_KEYS, ...);
+    with none set, Hub uses an SQLite database under ./var. Start with `hub db upgrade`, or
+    `hub demo` for a database full of sample data.
+    """
+    ctx.obj = CliState(as_user=as_user)
+
+
+def _register() -> None:
+    from hub.cli import access, audit, data, db, demo, keys, serve
+
+    for module in (access, audit, data, db, demo, keys, serve):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+    try:
+        from hub.cli.mapping import mapping
+    except ImportError:  # the mapping language is optional at this layer
+        return
+    cli.add_command(mapping)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: HubErrors become one clear line on stderr and exit status 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except HubError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except SystemExit:
+        raise

@@ -1,0 +1,190 @@
+"""`hub users`, `hub teams`, `hub roles`: who may do what."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from hub.cli import CliState, pass_state
+from hub.core import users as accounts
+from hub.core.models import FieldRule, Permission, Role, Team, User, UserRole
+from hub.core.models.access import ACTIONS, SCOPES
+
+
+@click.group("users")
+def users() -> None:
+    """Create and manage the people who sign in to Hub."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--password", help="Password (prompted for when not given; use --no-password for none).")
+@click.option("--no-password", is_flag=True, help="Create without a password (cannot sign in yet).")
+@click.option("--email")
+@click.option("--name", "full_name", help="Full name.")
+@click.option("--team", help="Team name.")
+@click.option("--manager", help="Username of their manager.")
+@click.option("--admin", is_flag=True, help="Full access to everything.")
+@click.option("--role", "roles", multiple=True, help="Role to give (repeatable).")
+@pass_state
+def create_user(state: CliState, username: str, password: str | None, no_password: bool, email: str | None,
+                full_name: str | None, team: str | None, manager: str | None, admin: bool,
+                roles: tuple[str, ...]) -> None:
+    """Create a user (password stored as an argon2id hash)."""
+    if password is None and not no_password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with state.store.writing(state.context()) as tx:
+        user = accounts.create_user(tx.session, tx.audit, username, password, email=email, full_name=full_name,
+                                    team=team, manager=manager, is_admin=admin, roles=roles)
+    click.echo(f"created user {user.username} ({user.id})")
+
+
+@users.command("list")
+@pass_state
+def list_users(state: CliState) -> None:
+    """List users with team, manager and roles."""
+    with state.store.reading(state.context()) as tx:
+        s = tx.session
+        teams = {t.id: t.name for t in s.scalars(select(Team))}
+        all_users = list(s.scalars(select(User).order_by(User.username)))
+        names = {u.id: u.username for u in all_users}
+        roles = {r.id: r.name for r in s.scalars(select(Role))}
+        links: dict[object, list[str]] = {}
+        for link in s.scalars(select(UserRole)):
+            links.setdefault(link.user_id, []).append(roles[link.role_id])
+        for u in all_users:
+            flags = ("admin " if u.is_admin else "") + ("" if u.active else "DISABLED ")
+            click.echo(f"{u.username:20} {flags}team={teams.get(u.team_id, '-')} "
+                       f"manager={names.get(u.manager_id, '-')} roles={','.join(sorted(links.get(u.id, []))) or '-'}")
+
+
+@users.command("set")
+@click.argument("username")
+@click.option("--team")
+@click.option("--manager")
+@click.option("--password", is_flag=True, help="Prompt for a new password.")
+@click.option("--disable", "active", flag_value=False, default=None, help="Disable the user.")
+@click.option("--enable", "active", flag_value=True, help="Enable the user.")
+@pass_state
+def set_user(state: CliState, username: str, team: str | None, manager: str | None, password: bool,
+             active: bool | None) -> None:
+    """Change a user's team, manager, password or status."""
+    new_password = click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    with state.store.writing(state.context()) as tx:
+        accounts.set_user(tx.session, tx.audit, username, active=active, team=team, manager=manager,
+                          password=new_password)
+    click.echo(f"updated {username}")
+
+
+@click.group("teams")
+def teams() -> None:
+    """Teams form the org tree behind the team and subordinates scopes."""
+
+
+@teams.command("create")
+@click.argument("name")
+@click.option("--parent", help="Parent team.")
+@click.option("--manager", help="Username of the team's manager.")
+@pass_state
+def create_team(state: CliState, name: str, parent: str | None, manager: str | None) -> None:
+    """Create a team."""
+    with state.store.writing(state.context()) as tx:
+        accounts.create_team(tx.session, tx.audit, name, parent, manager)
+    click.echo(f"created team {name}")
+
+
+@teams.command("list")
+@pass_state
+def list_teams(state: CliState) -> None:
+    """List teams with parent and manager."""
+    with state.store.reading(state.context()) as tx:
+        all_teams = list(tx.session.scalars(select(Team).order_by(Team.name)))
+        names = {t.id: t.name for t in all_teams}
+        people = {u.id: u.username for u in tx.session.scalars(select(User))}
+        for t in all_teams:
+            click.echo(f"{t.name:24} parent={names.get(t.parent_id, '-')} manager={people.get(t.manager_id, '-')}")
+
+
+@click.group("roles")
+def roles() -> None:
+    """Roles: per-module permissions, record scope, hidden and masked fields."""
+
+
+@roles.command("create")
+@click.argument("name")
+@click.option("--description")
+@pass_state
+def create_role(state: CliState, name: str, description: str | None) -> None:
+    """Create an empty role."""
+    with state.store.writing(state.context()) as tx:
+        accounts.create_role(tx.session, tx.audit, name, description)
+    click.echo(f"created role {name}")
+
+
+@roles.command("grant")
+@click.argument("role")
+@click.argument("module")
+@click.option("--actions", default="read", show_default=True,
+              help=f"Comma-separated: {','.join(ACTIONS)}, or 'all'.")
+@click.option("--scope", type=click.Choice(SCOPES), default="own", show_default=True,
+              help="Which records: the user's own, their team's, their team's and subordinates', or all.")
+@pass_state
+def grant(state: CliState, role: str, module: str, actions: str, scope: str) -> None:
+    """Set what ROLE may do in MODULE (or * for every module)."""
+    acts = list(ACTIONS) if actions == "all" else [a.strip() for a in actions.split(",") if a.strip()]
+    with state.store.writing(state.context()) as tx:
+        accounts.grant(tx.session, tx.audit, role, module, acts, scope)
+    click.echo(f"{role}: {module}: {','.join(acts)} on {scope} records")
+
+
+@roles.command("field")
+@click.argument("role")
+@click.argument("module")
+@click.argument("field")
+@click.argument("rule", type=click.Choice(["hidden", "masked", "visible"]))
+@pass_state
+def field_rule(state: CliState, role: str, module: str, field: str, rule: str) -> None:
+    """Make FIELD of MODULE hidden, masked or visible again for ROLE."""
+    with state.store.writing(state.context()) as tx:
+        tx.module(module).field(field)
+        accounts.field_rule(tx.session, tx.audit, role, module, field, None if rule == "visible" else rule)
+    click.echo(f"{role}: {module}.{field} is {rule}")
+
+
+@roles.command("assign")
+@click.argument("username")
+@click.argument("role")
+@pass_state
+def assign(state: CliState, username: str, role: str) -> None:
+    """Give USERNAME the ROLE."""
+    with state.store.writing(state.context()) as tx:
+        accounts.assign_role(tx.session, tx.audit, username, role)
+    click.echo(f"{username} has role {role}")
+
+
+@roles.command("revoke")
+@click.argument("username")
+@click.argument("role")
+@pass_state
+def revoke(state: CliState, username: str, role: str) -> None:
+    """Take ROLE away from USERNAME."""
+    with state.store.writing(state.context()) as tx:
+        accounts.revoke_role(tx.session, tx.audit, username, role)
+    click.echo(f"{username} no longer has role {role}")
+
+
+@roles.command("list")
+@pass_state
+def list_roles(state: CliState) -> None:
+    """List roles with their permissions and field rules."""
+    with state.store.reading(state.context()) as tx:
+        for r in tx.session.scalars(select(Role).order_by(Role.name)):
+            click.echo(r.name + (f" — {r.description}" if r.description else ""))
+            for p in tx.session.scalars(select(Permission).where(Permission.role_id == r.id).order_by(Permission.module)):
+                acts = [a for a in ACTIONS if getattr(p, f"can_{a}")]
+                click.echo(f"    {p.module}: {','.join(acts) or 'nothing'} on {p.scope} records")
+            for fr in tx.session.scalars(select(FieldRule).where(FieldRule.role_id == r.id)):
+                click.echo(f"    {fr.module}.{fr.field}: {fr.rule}")
+
+
+COMMANDS = [users, teams, roles]

@@ -1,0 +1,1 @@
+"""The CRM record store: models, the write path, access, audit, bindings, crypto."""

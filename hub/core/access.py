@@ -1,0 +1,162 @@
+"""The access model applied inside the store: module permissions, record scope, hidden and masked fields.
+
+A user's roles are combined permissively: an action is allowed if any role allows it, the widest scope
+wins, and a field is hidden (or masked) only if every role that may read the module hides (or masks) it.
+Admins, connectors and the system act with full access.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from hub.core.actor import Actor
+from hub.core.models import FieldRule, Permission, Record, Team, User, UserRole
+from hub.core.models.access import ACTIONS, SCOPES
+from hub.errors import AccessDenied
+
+MASK_CHAR = "•"
+
+
+@dataclass(frozen=True)
+class ModuleAccess:
+    """What one user may do in one module."""
+
+    actions: frozenset[str]
+    scope: str
+    hidden: frozenset[str] = frozenset()
+    masked: frozenset[str] = frozenset()
+
+
+FULL = ModuleAccess(frozenset(ACTIONS), "all")
+NONE = ModuleAccess(frozenset(), "own")
+
+
+@dataclass(frozen=True)
+class AccessProfile:
+    """Everything needed to filter one actor's reads and check its writes, loaded once per transaction."""
+
+    actor: Actor
+    unrestricted: bool
+    user_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+    modules: dict[str, ModuleAccess] = field(default_factory=dict)
+    team_ids: frozenset[uuid.UUID] = frozenset()
+    subordinate_team_ids: frozenset[uuid.UUID] = frozenset()
+    subordinate_user_ids: frozenset[uuid.UUID] = frozenset()
+
+    def module(self, module: str) -> ModuleAccess:
+        if self.unrestricted:
+            return FULL
+        return self.modules.get(module) or self.modules.get("*") or NONE
+
+    def require(self, module: str, action: str) -> ModuleAccess:
+        """The module access, or AccessDenied when ``action`` is not allowed."""
+        access = self.module(module)
+        if action not in access.actions:
+            raise AccessDenied(f"{self.actor.name} may not {action} {module}")
+        return access
+
+    def scope_clause(self, model: type[Record]) -> ColumnElement[bool]:
+        """A WHERE clause limiting ``model`` rows to this actor's scope."""
+        if self.unrestricted:
+            return true()
+        access = self.module(model.module)
+        if "read" not in access.actions:
+            return false()
+        return self._scope(access.scope, model.owner_id, model.team_id)
+
+    def _scope(self, scope: str, owner: Any, team: Any) -> ColumnElement[bool]:
+        if scope == "all":
+            return true()
+        own = owner == self.user_id
+        if scope == "own":
+            return own  # type: ignore[no-any-return]
+        if scope == "team":
+            return or_(own, team.in_(self.team_ids)) if self.team_ids else own  # type: ignore[no-any-return]
+        users = self.subordinate_user_ids | ({self.user_id} if self.user_id else set())
+        teams = self.team_ids | self.subordinate_team_ids
+        return or_(owner.in_(users), team.in_(teams)) if teams else owner.in_(users)  # type: ignore[no-any-return]
+
+    def in_scope(self, module: str, owner_id: uuid.UUID | None, team_id: uuid.UUID | None) -> bool:
+        """Whether a record with this owner and team is within scope (for writes and new records)."""
+        if self.unrestricted:
+            return True
+        scope = self.module(module).scope
+        if scope == "all" or owner_id == self.user_id:
+            return True
+        if scope == "team":
+            return team_id is not None and team_id in self.team_ids
+        if scope == "subordinates":
+            return (owner_id in self.subordinate_user_ids
+                    or (team_id is not None and team_id in self.team_ids | self.subordinate_team_ids))
+        return False
+
+
+def mask(value: Any) -> Any:
+    """A masked rendering that keeps at most the last four characters."""
+    if value is None:
+        return None
+    text = str(value)
+    return MASK_CHAR * 4 + (text[-4:] if len(text) > 8 else "")
+
+
+def _descendants(session: Session, roots: Iterable[uuid.UUID], parent_col: Any, id_col: Any) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    frontier = set(roots)
+    while frontier:
+        children = set(session.scalars(select(id_col).where(parent_col.in_(frontier)))) - found
+        found |= children
+        frontier = children
+    return found
+
+
+def load_profile(session: Session, actor: Actor) -> AccessProfile:
+    """The access profile of ``actor``: unrestricted unless it is a (non-admin) user."""
+    if actor.user_id is None:
+        return AccessProfile(actor, unrestricted=True)
+    user = session.get(User, actor.user_id)
+    if user is None or not user.active:
+        raise AccessDenied(f"user {actor.name} does not exist or is disabled")
+    if user.is_admin:
+        return AccessProfile(actor, unrestricted=True, user_id=user.id, team_id=user.team_id)
+    perms = session.execute(
+        select(Permission).join(UserRole, UserRole.role_id == Permission.role_id).where(UserRole.user_id == user.id)
+    ).scalars().all()
+    rules = session.execute(
+        select(FieldRule).join(UserRole, UserRole.role_id == FieldRule.role_id).where(UserRole.user_id == user.id)
+    ).scalars().all()
+    modules: dict[str, ModuleAccess] = {}
+    by_module: dict[str, list[Permission]] = {}
+    for p in perms:
+        by_module.setdefault(p.module, []).append(p)
+    for module, plist in by_module.items():
+        actions = {a for p in plist for a in ACTIONS if getattr(p, f"can_{a}")}
+        scope = max((p.scope for p in plist), key=SCOPES.index)
+        readers = {p.role_id for p in plist if p.can_read}
+        role_rules: dict[str, dict[uuid.UUID, str]] = {}
+        for r in rules:
+            if r.module in (module, "*"):
+                role_rules.setdefault(r.field, {})[r.role_id] = r.rule
+        hidden, masked = set(), set()
+        for fname, per_role in role_rules.items():
+            if readers and readers <= per_role.keys():
+                kinds = {per_role[rid] for rid in readers}
+                (hidden if kinds == {"hidden"} else masked).add(fname)
+        modules[module] = ModuleAccess(frozenset(actions), scope, frozenset(hidden), frozenset(masked))
+    team_ids = {user.team_id} if user.team_id else set()
+    managed = set(session.scalars(select(Team.id).where(Team.manager_id == user.id)))
+    sub_teams = managed | _descendants(session, managed, Team.parent_id, Team.id)
+    sub_users = _descendants(session, [user.id], User.manager_id, User.id)
+    if sub_teams:
+        sub_users |= set(session.scalars(select(User.id).where(User.team_id.in_(sub_teams))))
+    return AccessProfile(
+        actor, unrestricted=False, user_id=user.id, team_id=user.team_id, modules=modules,
+        team_ids=frozenset(team_ids), subordinate_team_ids=frozenset(sub_teams),
+        subordinate_user_ids=frozenset(sub_users),
+    )

@@ -1,0 +1,172 @@
+"""The audit trail: gap-free, hash-chained events written in the same transaction as the change.
+
+Each event's hash is SHA-256 over its own fields and the previous event's hash, so changing or deleting
+a row breaks the chain at that row; `verify` walks the chain and names the first broken sequence number.
+Writers lock the single ``audit_head`` row, which makes sequence numbers gap-free and the chain linear.
+There is deliberately no function here, or anywhere in Hub, that updates or deletes an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from hub.core.actor import Context
+from hub.core.bulk import bulk_insert
+from hub.core.models import AuditEvent, AuditHead
+from hub.core.types import utcnow
+
+GENESIS = "0" * 64
+MASK = "***"
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON text: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(row: dict[str, Any], prev_hash: str) -> str:
+    """The hash of one event given the hash before it."""
+    at = row["at"].isoformat(timespec="microseconds")
+    fields = [row["seq"], at, row["actor_kind"], row["actor_id"], row["actor_name"], row["source"],
+              row["request_id"], row["module"], row["record_id"], row["action"], row["changes"], prev_hash]
+    return hashlib.sha256(canonical(fields).encode()).hexdigest()
+
+
+def lock_head(session: Session) -> tuple[int, str]:
+    """Lock the chain head for this transaction and return (last seq, last hash).
+
+    On SQLite the lock is a no-op write (the database write lock); on PostgreSQL a row lock.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+        row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    else:
+        row = session.execute(
+            select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+        ).first()
+    if row is None:
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        return 0, GENESIS
+    return int(row[0]), str(row[1])
+
+
+@dataclass
+class Event:
+    """An event not yet written."""
+
+    module: str
+    record_id: str | None
+    action: str
+    changes: dict[str, Any]
+
+
+class AuditLog:
+    """Collects one transaction's events and appends them to the chain at flush."""
+
+    def __init__(self, session: Session, ctx: Context) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.pending: list[Event] = []
+        self._head: tuple[int, str] | None = None
+
+    def lock(self) -> None:
+        """Take the head lock now (writers call this first, before any read)."""
+        if self._head is None:
+            self._head = lock_head(self.session)
+
+    def add(self, module: str, record_id: object, action: str, changes: dict[str, Any]) -> None:
+        self.pending.append(Event(module, None if record_id is None else str(record_id), action, changes))
+
+    def flush(self) -> int:
+        """Write pending events with sequence numbers and hashes; return how many."""
+        if not self.pending:
+            return 0
+        self.lock()
+        assert self._head is not None
+        seq, prev = self._head
+        at = utcnow()
+        actor = self.ctx.actor
+        rows = []
+        for ev in self.pending:
+            seq += 1
+            row = {
+                "seq": seq, "at": at, "actor_kind": actor.kind, "actor_id": actor.id, "actor_name": actor.name,
+                "source": self.ctx.source, "request_id": self.ctx.request_id, "module": ev.module,
+                "record_id": ev.record_id, "action": ev.action, "changes": canonical(ev.changes),
+                "prev_hash": prev,
+            }
+            row["hash"] = prev = event_hash(row, prev)
+            rows.append(row)
+        bulk_insert(self.session, AuditEvent.__table__, rows)
+        self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+        self._head = (seq, prev)
+        count = len(self.pending)
+        self.pending.clear()
+        return count
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `verify` found: the head, and the first broken sequence number if any."""
+
+    ok: bool
+    events: int
+    head_seq: int
+    head_hash: str
+    broken_seq: int | None = None
+    problem: str = ""
+
+
+def _events(session: Session, chunk: int = 5000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(chunk)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session, expect_head: str | None = None) -> Verdict:
+    """Walk the whole chain; the first sequence number whose row was changed, removed or reordered breaks it."""
+    prev, expected_seq, count = GENESIS, 1, 0
+    seen_expected = expect_head is None or expect_head == GENESIS
+    for ev in _events(session):
+        row = {c: getattr(ev, c) for c in ("seq", "at", "actor_kind", "actor_id", "actor_name", "source",
+                                            "request_id", "module", "record_id", "action", "changes")}
+        if ev.seq != expected_seq:
+            return Verdict(False, count, expected_seq - 1, prev, expected_seq,
+                           f"event {expected_seq} is missing (next present is {ev.seq})")
+        if ev.prev_hash != prev:
+            return Verdict(False, count, ev.seq - 1, prev, ev.seq, f"event {ev.seq} does not follow {ev.seq - 1}")
+        if event_hash(row, prev) != ev.hash:
+            return Verdict(False, count, ev.seq - 1, prev, ev.seq, f"event {ev.seq} was changed after it was written")
+        prev, expected_seq, count = ev.hash, expected_seq + 1, count + 1
+        seen_expected = seen_expected or ev.hash == expect_head
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    head_seq = count
+    if head is not None and (int(head[0]), str(head[1])) != (head_seq, prev):
+        return Verdict(False, count, head_seq, prev, head_seq + 1,
+                       f"the chain ends at {head_seq} but the recorded head is {head[0]}: events were cut off")
+    if not seen_expected:
+        return Verdict(False, count, head_seq, prev, head_seq + 1,
+                       "the expected head hash is not in the chain: events were cut off or rewritten")
+    return Verdict(True, count, head_seq, prev)
+
+
+def history(session: Session, module: str, record_id: str) -> Sequence[AuditEvent]:
+    """Every event of one record, oldest first."""
+    return session.scalars(
+        select(AuditEvent).where(AuditEvent.module == module, AuditEvent.record_id == record_id)
+        .order_by(AuditEvent.seq)
+    ).all()

@@ -1,0 +1,60 @@
+"""External-id bindings: which hub record a connector's record is, and what was last synced."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from hub.core.models import Binding
+
+
+@dataclass(frozen=True)
+class ExternalRef:
+    """A record's identity in an external system: connector instance, stream and external id."""
+
+    connector: str
+    stream: str
+    external_id: str
+    remote_version: str | None = None
+    content_hash: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.connector, self.stream, self.external_id)
+
+
+def lookup(session: Session, refs: Iterable[ExternalRef]) -> dict[tuple[str, str, str], Binding]:
+    """The existing bindings of ``refs`` by key, in one query per connector and stream."""
+    by_stream: dict[tuple[str, str], set[str]] = {}
+    for ref in refs:
+        by_stream.setdefault((ref.connector, ref.stream), set()).add(ref.external_id)
+    found: dict[tuple[str, str, str], Binding] = {}
+    for (connector, stream), ids in by_stream.items():
+        ids_list = sorted(ids)
+        for start in range(0, len(ids_list), 5000):
+            rows = session.scalars(select(Binding).where(
+                Binding.connector == connector, Binding.stream == stream,
+                Binding.external_id.in_(ids_list[start:start + 5000]),
+            ))
+            for b in rows:
+                found[(b.connector, b.stream, b.external_id)] = b
+    return found
+
+
+def for_records(session: Session, module: str, record_ids: Sequence[uuid.UUID]) -> list[Binding]:
+    """Every binding of the given records (for outbound sync and lineage)."""
+    if not record_ids:
+        return []
+    return list(session.scalars(select(Binding).where(Binding.module == module, Binding.record_id.in_(record_ids))))
+
+
+def find(session: Session, connector: str, stream: str, external_ids: Sequence[str]) -> dict[str, uuid.UUID]:
+    """External id -> record id for one connector and stream."""
+    rows = session.execute(select(Binding.external_id, Binding.record_id).where(
+        tuple_(Binding.connector, Binding.stream) == (connector, stream), Binding.external_id.in_(external_ids)
+    ))
+    return {str(e): r for e, r in rows}

@@ -1,0 +1,114 @@
+"""Field encryption: AES-GCM with the record and field bound in, several keys at once, a keyed blind index.
+
+A stored value reads ``enc:v1:<key id>:<base64(nonce || ciphertext+tag)>``. The associated data is
+``module:record_id:field``, so a ciphertext copied to another record or field fails to decrypt.
+``HUB_ENCRYPTION_KEYS`` lists ``id:base64key`` pairs separated by commas; the first is the one new
+values are written with, the others stay readable until `hub keys rotate` has moved every value off them.
+The blind index is HMAC-SHA256 under a separate key (``HUB_BLIND_INDEX_KEY``) of the normalised value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hub.errors import ConfigError, HubError
+
+PREFIX = "enc:v1:"
+_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+class DecryptionError(HubError):
+    """A stored value that does not decrypt: wrong key, wrong record or field, or tampered."""
+
+
+def generate_key() -> str:
+    """A new random 256-bit key, base64 encoded, for HUB_ENCRYPTION_KEYS or HUB_BLIND_INDEX_KEY."""
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def _decode_key(name: str, text: str) -> bytes:
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"{name}: key is not valid base64") from None
+    if len(key) not in (16, 24, 32):
+        raise ConfigError(f"{name}: key is {len(key)} bytes; AES needs 16, 24 or 32")
+    return key
+
+
+def associated_data(module: str, record_id: object, field: str) -> bytes:
+    """What binds a ciphertext to one field of one record."""
+    return f"{module}:{record_id}:{field}".encode()
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The configured encryption keys (the first encrypts) and the blind-index key."""
+
+    keys: tuple[tuple[str, bytes], ...]
+    index_key: bytes
+
+    @classmethod
+    def from_config(cls, encryption_keys: str, blind_index_key: str) -> Keyring:
+        """Parse ``id:base64,id:base64`` and the blind-index key; ConfigError names what is wrong."""
+        pairs: list[tuple[str, bytes]] = []
+        for item in filter(None, (p.strip() for p in encryption_keys.split(","))):
+            kid, sep, text = item.partition(":")
+            if not sep or not _KEY_ID.match(kid):
+                raise ConfigError(f"HUB_ENCRYPTION_KEYS: {kid!r} is not of the form id:base64key")
+            if any(kid == k for k, _ in pairs):
+                raise ConfigError(f"HUB_ENCRYPTION_KEYS: key id {kid!r} appears twice")
+            pairs.append((kid, _decode_key(f"HUB_ENCRYPTION_KEYS[{kid}]", text)))
+        if not pairs:
+            raise ConfigError("HUB_ENCRYPTION_KEYS: no key configured")
+        return cls(tuple(pairs), _decode_key("HUB_BLIND_INDEX_KEY", blind_index_key))
+
+    @property
+    def primary_id(self) -> str:
+        """The id of the key new values are encrypted with."""
+        return self.keys[0][0]
+
+    def encrypt(self, plaintext: str, aad: bytes) -> str:
+        """A fresh ciphertext of ``plaintext`` (a random nonce: equal plaintexts differ)."""
+        kid, key = self.keys[0]
+        nonce = os.urandom(12)
+        sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), aad)
+        return f"{PREFIX}{kid}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, token: str, aad: bytes) -> str:
+        """The plaintext of ``token``, or DecryptionError."""
+        kid = key_id(token)
+        key = dict(self.keys).get(kid)
+        if key is None:
+            raise DecryptionError(f"value was encrypted with key {kid!r}, which is not configured")
+        raw = base64.b64decode(token.rsplit(":", 1)[1])
+        try:
+            return AESGCM(key).decrypt(raw[:12], raw[12:], aad).decode()
+        except InvalidTag:
+            raise DecryptionError("value does not decrypt for this record and field") from None
+
+    def blind_index(self, module: str, field: str, value: str) -> str:
+        """The keyed digest equality search uses; case, spaces and hyphens do not matter."""
+        normal = re.sub(r"[\s-]+", "", value).casefold()
+        return hmac.new(self.index_key, f"{module}.{field}:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+def key_id(token: str) -> str:
+    """The key id a stored value was encrypted with."""
+    if not token.startswith(PREFIX):
+        raise DecryptionError("value is not an encrypted field value")
+    return token[len(PREFIX):].split(":", 1)[0]
+
+
+def is_encrypted(value: object) -> bool:
+    """Whether ``value`` is a stored ciphertext."""
+    return isinstance(value, str) and value.startswith(PREFIX)

@@ -1,0 +1,309 @@
+"""Field definitions and the validation that turns an input value into a stored one.
+
+A field's rules come from its column (type, nullability, length) and the column's ``info``
+(kind, choices, pattern, sensitive, reference), or, for custom fields, from their definition row.
+``FieldDef.clean`` is what the write path calls: it accepts the forms an API, a CSV file or a
+mapping produce (strings included) and returns the canonical Python value, or raises
+ValidationError naming ``module.field`` and the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+import email_validator
+import phonenumbers
+import pycountry
+
+from hub.errors import ValidationError
+
+#: Every kind of field a module or custom field can have.
+KINDS = (
+    "text", "longtext", "email", "phone", "url", "integer", "decimal", "boolean", "date", "datetime",
+    "choice", "country", "currency", "language", "reference", "user", "team", "tags", "json",
+)
+#: Kinds a custom field may take (references to other records are built-in only).
+CUSTOM_KINDS = (
+    "text", "longtext", "email", "phone", "url", "integer", "decimal", "boolean", "date", "datetime",
+    "choice", "country", "currency",
+)
+_TRUE = {"true", "t", "yes", "y", "1", "on", "是"}
+_FALSE = {"false", "f", "no", "n", "0", "off", "否"}
+
+
+class Invalid(ValueError):
+    """A value a field rejects; the write path adds the module and field name."""
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of a module: how it is validated, stored and shown."""
+
+    name: str
+    kind: str = "text"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    pattern: str | None = None
+    sensitive: bool = False
+    max_length: int | None = None
+    ref_module: str | None = None
+    readonly: bool = False
+    custom: bool = False
+    label: str = ""
+    default_region: str | None = field(default=None, compare=False)
+
+    def clean(self, module: str, value: Any) -> Any:
+        """The canonical stored value of ``value``, or ValidationError ``module.field: problem``."""
+        if isinstance(value, str) and self.kind not in ("text", "longtext") and not value.strip():
+            value = None
+        if value is None or value == "":
+            if self.required:
+                raise ValidationError(f"{module}.{self.name}", "is required")
+            return None
+        try:
+            cleaned = _CLEANERS[self.kind](self, value)
+        except Invalid as exc:
+            raise ValidationError(f"{module}.{self.name}", str(exc)) from None
+        if isinstance(cleaned, str):
+            if self.max_length is not None and len(cleaned) > self.max_length:
+                raise ValidationError(
+                    f"{module}.{self.name}", f"is {len(cleaned)} characters long; at most {self.max_length}"
+                )
+            if self.pattern and not _regex(self.pattern).fullmatch(cleaned):
+                raise ValidationError(
+                    f"{module}.{self.name}", f"{cleaned!r} does not match the pattern {self.pattern!r}"
+                )
+        return cleaned
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _text(f: FieldDef, v: Any) -> str:
+    if isinstance(v, bool | dict | list):
+        raise Invalid(f"{v!r} is not text")
+    return str(v)
+
+
+#: An ASCII dot-atom local part (RFC 5322): what nearly every real address has.
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+@lru_cache(maxsize=65536)
+def _email_full(v: str) -> str:
+    try:
+        result = email_validator.validate_email(v, check_deliverability=False)
+    except email_validator.EmailNotValidError:
+        raise Invalid(f"{v!r} is not a valid e-mail address") from None
+    return str(result.normalized)
+
+
+@lru_cache(maxsize=16384)
+def _email_domain(domain: str) -> str:
+    return _email_full(f"a@{domain}").rsplit("@", 1)[1]
+
+
+def _email(v: str) -> str:
+    """email-validator's verdict and normalisation; the domain is checked once per distinct domain.
+
+    A plain ASCII local part is checked here against the same dot-atom grammar the library uses, and
+    the domain by the library itself (cached); anything else goes to the library whole.
+    """
+    local, at, domain = v.rpartition("@")
+    if at and len(local) <= 64 and len(v) <= 254 and _LOCAL.fullmatch(local):
+        try:
+            return f"{local}@{_email_domain(domain)}"
+        except Invalid:
+            raise Invalid(f"{v!r} is not a valid e-mail address") from None
+    return _email_full(v)
+
+
+def _clean_email(f: FieldDef, v: Any) -> str:
+    return _email(_text(f, v).strip())
+
+
+@lru_cache(maxsize=65536)
+def _phone(v: str, region: str | None) -> str:
+    try:
+        number = phonenumbers.parse(v, region)
+    except phonenumbers.NumberParseException:
+        raise Invalid(f"{v!r} is not a phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise Invalid(f"{v!r} is not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _clean_phone(f: FieldDef, v: Any) -> str:
+    return _phone(_text(f, v).strip(), f.default_region)
+
+
+def _url(f: FieldDef, v: Any) -> str:
+    from urllib.parse import urlsplit
+
+    text = _text(f, v).strip()
+    parts = urlsplit(text if "://" in text else f"https://{text}")
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
+        raise Invalid(f"{text!r} is not a web address")
+    return parts.geturl()
+
+
+def _integer(f: FieldDef, v: Any) -> int:
+    if isinstance(v, bool):
+        raise Invalid(f"{v!r} is not a whole number")
+    if isinstance(v, int):
+        return v
+    try:
+        d = Decimal(str(v).strip())
+    except InvalidOperation:
+        raise Invalid(f"{v!r} is not a whole number") from None
+    if d != d.to_integral_value():
+        raise Invalid(f"{v!r} is not a whole number")
+    return int(d)
+
+
+def _decimal(f: FieldDef, v: Any) -> Decimal:
+    if isinstance(v, bool):
+        raise Invalid(f"{v!r} is not a number")
+    try:
+        d = Decimal(str(v).strip()) if not isinstance(v, Decimal) else v
+    except InvalidOperation:
+        raise Invalid(f"{v!r} is not a number") from None
+    if not d.is_finite():
+        raise Invalid(f"{v!r} is not a finite number")
+    if abs(d) >= Decimal(10) ** 14:
+        raise Invalid(f"{v!r} is too large")
+    exponent = d.as_tuple().exponent
+    return d.quantize(Decimal("0.0001")) if isinstance(exponent, int) and exponent < -4 else d
+
+
+def _boolean(f: FieldDef, v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    text = str(v).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise Invalid(f"{v!r} is not yes or no")
+
+
+def _date(f: FieldDef, v: Any) -> dt.date:
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v).strip())
+    except ValueError:
+        raise Invalid(f"{v!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _datetime(f: FieldDef, v: Any) -> dt.datetime:
+    if not isinstance(v, dt.datetime):
+        try:
+            v = dt.datetime.fromisoformat(str(v).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise Invalid(f"{v!r} is not a date and time (ISO 8601)") from None
+    if v.tzinfo is None:
+        v = v.replace(tzinfo=dt.UTC)
+    return v.astimezone(dt.UTC)
+
+
+def _choice(f: FieldDef, v: Any) -> str:
+    text = _text(f, v).strip()
+    if text not in f.choices:
+        raise Invalid(f"{text!r} is not one of {', '.join(f.choices)}")
+    return text
+
+
+@lru_cache(maxsize=1024)
+def _country(v: str) -> str:
+    match = pycountry.countries.get(alpha_2=v.upper()) if len(v) == 2 else None
+    if match is None and len(v) == 3:
+        match = pycountry.countries.get(alpha_3=v.upper())
+    if match is None:
+        raise Invalid(f"{v!r} is not an ISO 3166 country code")
+    return str(match.alpha_2)
+
+
+@lru_cache(maxsize=1024)
+def _currency(v: str) -> str:
+    if pycountry.currencies.get(alpha_3=v.upper()) is None:
+        raise Invalid(f"{v!r} is not an ISO 4217 currency code")
+    return v.upper()
+
+
+@lru_cache(maxsize=1024)
+def _language(v: str) -> str:
+    primary = v.replace("_", "-").split("-")[0].lower()
+    if pycountry.languages.get(alpha_2=primary) is None:
+        raise Invalid(f"{v!r} is not a language code (ISO 639-1, e.g. en or zh-CN)")
+    return v.replace("_", "-")
+
+
+def _uuid(f: FieldDef, v: Any) -> uuid.UUID:
+    if isinstance(v, uuid.UUID):
+        return v
+    try:
+        return uuid.UUID(str(v).strip())
+    except ValueError:
+        raise Invalid(f"{v!r} is not a record id") from None
+
+
+def _tags(f: FieldDef, v: Any) -> list[str]:
+    items: Sequence[Any] = v if isinstance(v, list | tuple) else re.split(r"[;,]", str(v))
+    tags = sorted({str(t).strip() for t in items if str(t).strip()})
+    if any(len(t) > 64 for t in tags):
+        raise Invalid("a tag is longer than 64 characters")
+    return tags
+
+
+def _json(f: FieldDef, v: Any) -> Any:
+    if not isinstance(v, dict | list):
+        raise Invalid(f"{v!r} is not a JSON object or list")
+    return v
+
+
+_CLEANERS: dict[str, Callable[[FieldDef, Any], Any]] = {
+    "text": lambda f, v: _text(f, v),
+    "longtext": lambda f, v: _text(f, v),
+    "email": _clean_email,
+    "phone": _clean_phone,
+    "url": _url,
+    "integer": _integer,
+    "decimal": _decimal,
+    "boolean": _boolean,
+    "date": _date,
+    "datetime": _datetime,
+    "choice": _choice,
+    "country": lambda f, v: _country(_text(f, v).strip()),
+    "currency": lambda f, v: _currency(_text(f, v).strip()),
+    "language": lambda f, v: _language(_text(f, v).strip()),
+    "reference": _uuid,
+    "user": _uuid,
+    "team": _uuid,
+    "tags": _tags,
+    "json": _json,
+}
+
+
+def to_json(value: Any) -> Any:
+    """A stored value in JSON form (for audit, custom fields, hashing and export)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value

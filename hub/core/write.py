@@ -1,0 +1,440 @@
+"""The write path's batch algorithm: validate, resolve, check access, diff, encrypt, write set-based, audit.
+
+Every create, update and upsert in Hub goes through ``write_batch`` (one record is a batch of one), so
+validation, access checks, encryption, bindings and the audit event cannot be skipped by any caller.
+Rows are resolved to existing records by id, by external-id binding or by a match field, in one query
+per batch; the SQL is one INSERT and one UPDATE (executemany) per batch. In per-record mode a row that
+fails, whether in validation or in the database, is reported with its index and reason and the rest
+commit; in all-or-nothing mode the first failure raises and nothing is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.exc import DBAPIError
+
+from hub.core import binding as bindings
+from hub.core.audit import MASK
+from hub.core.bulk import bulk_insert
+from hub.core.crypto import associated_data
+from hub.core.fields import to_json
+from hub.core.models import Binding, Record
+from hub.core.modules import SYSTEM_FIELDS, ModuleDef
+from hub.core.rules import module_check
+from hub.core.types import new_id, utcnow
+from hub.errors import AccessDenied, ConflictError, HubError, NotFound, ValidationError
+
+if TYPE_CHECKING:
+    from hub.core.store import Tx
+
+POLYMORPHIC = {"activities": ("related_module", "related_id"), "campaign_members": ("member_module", "member_id")}
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record to write: its fields, and how to find the record it may update.
+
+    ``id`` updates that record; ``ref`` upserts through the external-id binding; ``match`` names a field
+    whose value in ``data`` finds the record to update (created when none has it). With none of them the
+    row is created.
+    """
+
+    data: Mapping[str, Any]
+    id: uuid.UUID | None = None
+    ref: bindings.ExternalRef | None = None
+    match: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass
+class RowResult:
+    """What happened to one row: created, updated, unchanged or rejected (with the reason)."""
+
+    index: int
+    status: str
+    id: uuid.UUID | None = None
+    error: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """The per-row results of a batch, in input order."""
+
+    results: list[RowResult]
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(r.status for r in self.results)
+
+    @property
+    def rejected(self) -> list[RowResult]:
+        return [r for r in self.results if r.status == "rejected"]
+
+
+@dataclass
+class _Work:
+    index: int
+    row: Row
+    values: dict[str, Any] = field(default_factory=dict)
+    custom: dict[str, Any] = field(default_factory=dict)
+    existing: dict[str, Any] | None = None
+    record_id: uuid.UUID | None = None
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    new_row: dict[str, Any] = field(default_factory=dict)
+    digests: dict[str, str | None] = field(default_factory=dict)
+    binding: Binding | None = None
+    status: str = ""
+    error: str | None = None
+
+    def reject(self, error: Exception | str) -> None:
+        self.status, self.error = "rejected", str(error)
+
+
+def _key(row: Row) -> tuple[str, Any] | None:
+    if row.id is not None:
+        return ("id", row.id)
+    if row.ref is not None:
+        return ("ref", row.ref.key)
+    if row.match is not None:
+        return ("match", (row.match, str(row.data.get(row.match))))
+    return None
+
+
+def write_batch(tx: Tx, module: str, rows: Sequence[Row], all_or_nothing: bool = False) -> BatchResult:
+    """Write ``rows`` into ``module``; see the module docstring for the guarantees."""
+    mod = tx.module(module)
+    access = tx.profile.module(module)
+    if not access.actions & {"create", "update"}:
+        raise AccessDenied(f"{tx.ctx.actor.name} may not create or update {module}")
+    works = [_Work(i, r) for i, r in enumerate(rows)]
+    # Rows that name the same record go in later waves, so the second updates what the first created.
+    pending = works
+    while pending:
+        wave: list[_Work] = []
+        later: list[_Work] = []
+        seen: set[tuple[str, Any]] = set()
+        for w in pending:
+            k = _key(w.row)
+            if k is not None and k in seen:
+                later.append(w)
+            else:
+                if k is not None:
+                    seen.add(k)
+                wave.append(w)
+        for start in range(0, len(wave), CHUNK):
+            _Wave(tx, mod, wave[start:start + CHUNK], all_or_nothing).run()
+        pending = later
+    return BatchResult([RowResult(w.index, w.status, w.record_id, w.error) for w in works])
+
+
+class _Wave:
+    """One chunk of rows that name distinct records, written together."""
+
+    def __init__(self, tx: Tx, mod: ModuleDef, works: list[_Work], all_or_nothing: bool) -> None:
+        self.tx, self.mod, self.works, self.strict = tx, mod, works, all_or_nothing
+        self.model: type[Record] = mod.model
+        self.table = mod.model.__table__
+        self.access = tx.profile.module(mod.name)
+        self.now = utcnow()
+
+    def fail(self, w: _Work, error: Exception) -> None:
+        if self.strict:
+            raise error
+        w.reject(error)
+
+    def live(self) -> list[_Work]:
+        return [w for w in self.works if w.status != "rejected"]
+
+    def run(self) -> None:
+        for w in self.works:
+            try:
+                self.clean(w)
+            except HubError as exc:
+                self.fail(w, exc)
+        self.resolve()
+        for w in self.live():
+            try:
+                self.prepare(w)
+            except HubError as exc:
+                self.fail(w, exc)
+        self.check_references()
+        changed = [w for w in self.live() if w.status in ("created", "updated")]
+        self.encrypt(changed)
+        self.persist(changed)
+        self.bind([w for w in self.live() if w.row.ref is not None])
+        for w in self.live():
+            if w.status in ("created", "updated"):
+                self.tx.audit.add(self.mod.name, w.record_id, "create" if w.status == "created" else "update",
+                                  w.changes)
+        self.tx.note_changes(self.mod.name, [w for w in self.live() if w.status in ("created", "updated")])
+
+    # -- validation -------------------------------------------------------------------------------
+    def clean(self, w: _Work) -> None:
+        name = self.mod.name
+        for key, value in w.row.data.items():
+            f = self.mod.fields.get(key)
+            if f is None:
+                raise ValidationError(f"{name}.{key}", "no such field")
+            if f.readonly:
+                raise ValidationError(f"{name}.{key}", "is read-only")
+            if key in self.access.hidden:
+                raise AccessDenied(f"{name}.{key}: is hidden from {self.tx.ctx.actor.name}")
+            cleaned = f.clean(name, value)
+            (w.custom if f.custom else w.values)[key] = cleaned
+
+    # -- resolution -------------------------------------------------------------------------------
+    def resolve(self) -> None:
+        live = self.live()
+        refs = [w.row.ref for w in live if w.row.ref is not None]
+        found = bindings.lookup(self.tx.session, refs) if refs else {}
+        by_match: dict[str, list[_Work]] = {}
+        for w in live:
+            if w.row.id is not None:
+                w.record_id = w.row.id
+            elif w.row.ref is not None:
+                w.binding = found.get(w.row.ref.key)
+                w.record_id = w.binding.record_id if w.binding is not None else None
+            elif w.row.match is not None:
+                by_match.setdefault(w.row.match, []).append(w)
+        for fname, group in by_match.items():
+            self.resolve_match(fname, group)
+        ids = [w.record_id for w in live if w.record_id is not None and w.status != "rejected"]
+        existing = self.tx.load_raw(self.mod, ids)
+        for w in live:
+            if w.status == "rejected" or w.record_id is None:
+                continue
+            raw = existing.get(w.record_id)
+            if raw is None:
+                if w.row.id is not None:
+                    self.fail(w, NotFound(self.mod.name, w.row.id))
+                else:
+                    w.record_id = None  # a binding to a record that is gone: create it again
+                continue
+            if not self.tx.profile.in_scope(self.mod.name, raw["owner_id"], raw["team_id"]):
+                self.tx.deny(self.mod.name, w.record_id, "update")
+                self.fail(w, NotFound(self.mod.name, w.record_id))
+                continue
+            w.existing = raw
+
+    def resolve_match(self, fname: str, group: list[_Work]) -> None:
+        f = self.mod.field(fname)
+        values: dict[Any, list[_Work]] = {}
+        for w in group:
+            v = (w.custom if f.custom else w.values).get(fname)
+            if v is None:
+                self.fail(w, ValidationError(f"{self.mod.name}.{fname}", "is empty, so it cannot be matched on"))
+                continue
+            values.setdefault(v, []).append(w)
+        hits = self.tx.ids_by_value(self.mod, fname, list(values))
+        for v, ws in values.items():
+            ids = hits.get(v, [])
+            for w in ws:
+                if len(ids) > 1:
+                    self.fail(w, ValidationError(f"{self.mod.name}.{fname}",
+                                                 f"{v!r} matches {len(ids)} records; cannot tell which to update"))
+                elif ids:
+                    w.record_id = ids[0]
+
+    # -- diff -------------------------------------------------------------------------------------
+    def prepare(self, w: _Work) -> None:
+        name, sensitive = self.mod.name, set(self.mod.sensitive)
+        if w.existing is None:
+            if "create" not in self.access.actions:
+                raise AccessDenied(f"{self.tx.ctx.actor.name} may not create {name}")
+            w.status, w.record_id = "created", new_id()
+            new = self.defaults()
+            new.update(w.values)
+            if new.get("owner_id") is None and self.tx.profile.user_id is not None:
+                new["owner_id"] = self.tx.profile.user_id
+            if new.get("team_id") is None and self.tx.profile.team_id is not None:
+                new["team_id"] = self.tx.profile.team_id
+            if not self.tx.profile.in_scope(name, new.get("owner_id"), new.get("team_id")):
+                raise AccessDenied(f"{name}: you may not create a record owned outside your scope")
+            for fname, f in self.mod.fields.items():
+                if f.required and (new.get(fname) if not f.custom else w.custom.get(fname)) is None:
+                    raise ValidationError(f"{name}.{fname}", "is required")
+            self.check_module(new)
+            w.new_row = {**new, "id": w.record_id, "created_at": self.now, "updated_at": self.now,
+                         "deleted_at": None, "version": 1,
+                         "custom": {k: to_json(v) for k, v in w.custom.items() if v is not None}}
+            w.changes = {k: [None, MASK if k in sensitive else to_json(v)]
+                         for k, v in {**new, **w.custom}.items() if v is not None and v != []}
+            return
+        old = w.existing
+        if w.row.expected_version is not None and old["version"] != w.row.expected_version:
+            raise ConflictError(f"{name}: record {w.record_id} is at version {old['version']}, "
+                                f"not {w.row.expected_version}")
+        old_custom = old.get("custom") or {}
+        changes: dict[str, list[Any]] = {}
+        for fname, value in w.values.items():
+            before = self.tx.plain(self.mod, w.record_id, fname, old.get(fname))
+            if before != value:
+                changes[fname] = [before, value]
+        for fname, value in w.custom.items():
+            before = self.tx.plain(self.mod, w.record_id, fname, old_custom.get(fname))
+            if to_json(before) != to_json(value):
+                changes[fname] = [before, value]
+        if old.get("deleted_at") is not None and w.row.ref is not None:
+            changes["deleted_at"] = [old["deleted_at"], None]  # the source has it again: restore
+        if not changes:
+            w.status = "unchanged"
+            return
+        if "update" not in self.access.actions:
+            raise AccessDenied(f"{self.tx.ctx.actor.name} may not update {name}")
+        merged = {c: old[c] for c in old if c != "custom"}
+        merged.update({k: v for k, (_, v) in changes.items() if k in self.mod.builtin or k == "deleted_at"})
+        for fname, f in self.mod.builtin.items():
+            if f.required and merged.get(fname) is None:
+                raise ValidationError(f"{name}.{fname}", "is required")
+        if "owner_id" in changes or "team_id" in changes:
+            if not self.tx.profile.in_scope(name, merged.get("owner_id"), merged.get("team_id")):
+                raise AccessDenied(f"{name}: you may not move a record outside your scope")
+        self.check_module(merged)
+        custom = dict(old_custom)
+        for k, (_, v) in changes.items():
+            if k in self.mod.custom:
+                if v is None:
+                    custom.pop(k, None)
+                else:
+                    custom[k] = to_json(v)
+        merged.update({"custom": custom, "updated_at": self.now, "version": old["version"] + 1})
+        w.status, w.new_row = "updated", merged
+        w.changes = {k: [MASK if k in sensitive and b is not None else to_json(b),
+                         MASK if k in sensitive and a is not None else to_json(a)] for k, (b, a) in changes.items()}
+        for k in ("probability", "status"):  # set by module rules from the stage
+            if k in merged and merged[k] != old.get(k) and k not in w.changes:
+                w.changes[k] = [to_json(old.get(k)), to_json(merged[k])]
+
+    def defaults(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for col in self.table.columns:
+            if col.name in SYSTEM_FIELDS:
+                continue
+            d = col.default
+            out[col.name] = d.arg if d is not None and d.is_scalar else ([] if col.name == "tags" else None)
+        return out
+
+    def check_module(self, row: dict[str, Any]) -> None:
+        check = module_check(self.mod.name)
+        if check is not None:
+            check(self.tx.session, row, self.tx.cache.setdefault("pipelines", {}))
+
+    def check_references(self) -> None:
+        live = [w for w in self.live() if w.status in ("created", "updated")]
+        new_ids = {w.record_id for w in live if w.status == "created"}
+        for fname, target in self.mod.references.items():
+            wanted = {self._new(w, fname) for w in live} - {None}
+            if target == self.mod.name:
+                wanted -= new_ids
+            missing = wanted - self.tx.existing_ids(target, wanted)
+            for w in live:
+                if self._new(w, fname) in missing:
+                    self.fail(w, ValidationError(f"{self.mod.name}.{fname}",
+                                                 f"no {target} record with id {self._new(w, fname)}"))
+        poly = POLYMORPHIC.get(self.mod.name)
+        if poly is not None:
+            mcol, icol = poly
+            for w in self.live():
+                if w.status not in ("created", "updated"):
+                    continue
+                target, rid = w.new_row.get(mcol), w.new_row.get(icol)
+                if (target is None) != (rid is None):
+                    self.fail(w, ValidationError(f"{self.mod.name}.{icol}", f"give both {mcol} and {icol}"))
+                elif target is not None and rid not in self.tx.existing_ids(target, {rid}):
+                    self.fail(w, ValidationError(f"{self.mod.name}.{icol}", f"no {target} record with id {rid}"))
+
+    @staticmethod
+    def _new(w: _Work, fname: str) -> Any:
+        return w.new_row.get(fname) if fname in w.changes else None
+
+    # -- encryption and SQL -----------------------------------------------------------------------
+    def encrypt(self, works: list[_Work]) -> None:
+        keyring, name = self.tx.keyring, self.mod.name
+        for w in works:
+            for fname in self.mod.sensitive:
+                if fname not in w.changes:
+                    continue
+                plain = w.values.get(fname) if fname in w.values else w.custom.get(fname)
+                token = None if plain is None else keyring.encrypt(str(plain), associated_data(name, w.record_id, fname))
+                if fname in self.mod.custom:
+                    if token is not None:
+                        w.new_row["custom"][fname] = token
+                else:
+                    w.new_row[fname] = token
+                w.digests[fname] = None if plain is None else keyring.blind_index(name, fname, str(plain))
+
+    def persist(self, works: list[_Work]) -> None:
+        if not works:
+            return
+        session = self.tx.session
+        try:
+            with session.begin_nested():
+                self.sql(works)
+        except DBAPIError as exc:
+            if self.strict or len(works) == 1:
+                if self.strict:
+                    raise ValidationError(self.mod.name, _db_reason(exc)) from None
+                works[0].reject(ValidationError(self.mod.name, _db_reason(exc)))
+                return
+            for w in works:  # find the rows the database refuses, one savepoint each
+                try:
+                    with session.begin_nested():
+                        self.sql([w])
+                except DBAPIError as exc_one:
+                    w.reject(ValidationError(self.mod.name, _db_reason(exc_one)))
+
+    def sql(self, works: list[_Work]) -> None:
+        session = self.tx.session
+        creates = [w.new_row for w in works if w.status == "created"]
+        updates = [w for w in works if w.status == "updated"]
+        bulk_insert(session, self.table, creates)
+        if updates:
+            cols = [c.name for c in self.table.columns if c.name not in ("id", "created_at")]
+            stmt = update(self.table).where(self.table.c.id == _bind("_id")).values(
+                {c: _bind(c) for c in cols})
+            session.execute(stmt, [{"_id": w.record_id, **{c: w.new_row.get(c) for c in cols}} for w in updates],
+                            execution_options={"synchronize_session": False})
+        self.tx.index(self.mod.name, [(w.record_id, f, d) for w in works for f, d in w.digests.items()])
+
+    def bind(self, works: list[_Work]) -> None:
+        session, now, name = self.tx.session, self.now, self.mod.name
+        new_rows, upd_rows = [], []
+        for w in works:
+            ref = w.row.ref
+            assert ref is not None
+            if w.binding is None or w.binding.record_id != w.record_id:
+                if w.binding is not None:
+                    upd_rows.append({"_id": w.binding.id, "record_id": w.record_id, "inbound_hash": ref.content_hash,
+                                     "remote_version": ref.remote_version, "updated_at": now})
+                    continue
+                new_rows.append({"id": new_id(), "connector": ref.connector, "stream": ref.stream,
+                                 "external_id": ref.external_id, "module": name, "record_id": w.record_id,
+                                 "inbound_hash": ref.content_hash, "outbound_hash": None,
+                                 "remote_version": ref.remote_version, "created_at": now, "updated_at": now})
+            elif (w.binding.inbound_hash, w.binding.remote_version) != (ref.content_hash, ref.remote_version):
+                upd_rows.append({"_id": w.binding.id, "record_id": w.record_id, "inbound_hash": ref.content_hash,
+                                 "remote_version": ref.remote_version, "updated_at": now})
+        t = Binding.__table__
+        bulk_insert(session, t, new_rows)
+        if upd_rows:
+            session.execute(update(t).where(t.c.id == _bind("_id")).values(
+                record_id=_bind("record_id"), inbound_hash=_bind("inbound_hash"),
+                remote_version=_bind("remote_version"), updated_at=_bind("updated_at")), upd_rows,
+                execution_options={"synchronize_session": False})
+
+
+def _bind(name: str) -> Any:
+    return bindparam(name)
+
+
+def _db_reason(exc: DBAPIError) -> str:
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return f"the database refused the row: {text}"
+
