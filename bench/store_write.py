@@ -17,7 +17,6 @@ import os
 import random
 import sys
 import time
-import uuid
 from typing import Any
 
 import sqlalchemy as sa

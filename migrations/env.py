@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import pool
 
 import hub.core.models
-# MAPPINGS_IMPORT
+import hub.mappings.versions  # noqa: F401  (mapping versions live in the same database)
 from hub.core.db import make_engine
 
 target_metadata = hub.core.models.Base.metadata

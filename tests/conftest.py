@@ -19,6 +19,7 @@ from hub.core.actor import Context
 from hub.core.crypto import Keyring
 from hub.core.db import make_engine
 from hub.core.migrate import upgrade
+import hub.mappings.versions  # noqa: F401  (its tables are truncated between tests too)
 from hub.core.models import Base
 from hub.core.store import Store
 

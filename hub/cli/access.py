@@ -180,7 +180,8 @@ def list_roles(state: CliState) -> None:
     with state.store.reading(state.context()) as tx:
         for r in tx.session.scalars(select(Role).order_by(Role.name)):
             click.echo(r.name + (f" — {r.description}" if r.description else ""))
-            for p in tx.session.scalars(select(Permission).where(Permission.role_id == r.id).order_by(Permission.module)):
+            perms = select(Permission).where(Permission.role_id == r.id).order_by(Permission.module)
+            for p in tx.session.scalars(perms):
                 acts = [a for a in ACTIONS if getattr(p, f"can_{a}")]
                 click.echo(f"    {p.module}: {','.join(acts) or 'nothing'} on {p.scope} records")
             for fr in tx.session.scalars(select(FieldRule).where(FieldRule.role_id == r.id)):

@@ -37,7 +37,7 @@ def import_(state: CliState, module: str, file: Path, dry_run: bool, match: str 
     """
     columns = csv_import.load_columns(columns_file)
     lines = max(file.read_bytes().count(b"\n"), 1)
-    with click.progressbar(length=lines, label=f"importing {module}", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=lines, label=f"importing {module}", file=sys.stderr) as bar:
         report = csv_import.import_csv(state.store, state.context(), module, file, match=match, columns=columns,
                                        dry_run=dry_run, batch_size=batch_size or state.settings.batch_size,
                                        progress=bar.update)
@@ -67,7 +67,7 @@ def export(state: CliState, module: str, wheres: tuple[str, ...], fields: str | 
         n = csv_export.export_csv(state.store, state.context(), module, sys.stdout, conditions, names)
     else:
         with output.open("w", encoding="utf-8-sig", newline="") as fh, click.progressbar(
-                length=1, label=f"exporting {module}", file=click.get_text_stream("stderr")) as bar:
+                length=1, label=f"exporting {module}", file=sys.stderr) as bar:
             n = csv_export.export_csv(state.store, state.context(), module, fh, conditions, names,
                                       progress=lambda k: bar.update(k))
     click.echo(f"exported {n} {module}", err=True)

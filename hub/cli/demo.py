@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from hub.cli import CliState, pass_state
@@ -17,7 +19,7 @@ def demo(state: CliState, accounts: int, seed: int) -> None:
     """Create the database (if needed) and load demo data: accounts, contacts, deals, users, roles."""
     url = state.settings.database_url
     migrate.upgrade(url)
-    with click.progressbar(length=accounts, label="loading demo data", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=accounts, label="loading demo data", file=sys.stderr) as bar:
         summary = demo_data.load(state.store, accounts=accounts, seed=seed, progress=bar.update)
     click.echo(summary.describe(url))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from hub.cli import CliState, pass_state
@@ -41,7 +43,7 @@ def rotate(state: CliState, batch_size: int) -> None:
     """
     store, ctx = state.store, state.context()
     total = sum(rotation.key_usage(store, ctx).values())
-    with click.progressbar(length=max(total, 1), label="re-encrypting", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=max(total, 1), label="re-encrypting", file=sys.stderr) as bar:
         report = rotation.rotate(store, ctx, batch_size, progress=bar.update)
     click.echo(f"rotated {report.rotated} of {report.scanned} records to key {store.keyring.primary_id}")
     for module, n in sorted(report.by_module.items()):

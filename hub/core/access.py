@@ -76,12 +76,12 @@ class AccessProfile:
             return true()
         own = owner == self.user_id
         if scope == "own":
-            return own  # type: ignore[no-any-return]
+            return own
         if scope == "team":
-            return or_(own, team.in_(self.team_ids)) if self.team_ids else own  # type: ignore[no-any-return]
+            return or_(own, team.in_(self.team_ids)) if self.team_ids else own
         users = self.subordinate_user_ids | ({self.user_id} if self.user_id else set())
         teams = self.team_ids | self.subordinate_team_ids
-        return or_(owner.in_(users), team.in_(teams)) if teams else owner.in_(users)  # type: ignore[no-any-return]
+        return or_(owner.in_(users), team.in_(teams)) if teams else owner.in_(users)
 
     def in_scope(self, module: str, owner_id: uuid.UUID | None, team_id: uuid.UUID | None) -> bool:
         """Whether a record with this owner and team is within scope (for writes and new records)."""
@@ -143,7 +143,8 @@ def load_profile(session: Session, actor: Actor) -> AccessProfile:
         for r in rules:
             if r.module in (module, "*"):
                 role_rules.setdefault(r.field, {})[r.role_id] = r.rule
-        hidden, masked = set(), set()
+        hidden: set[str] = set()
+        masked: set[str] = set()
         for fname, per_role in role_rules.items():
             if readers and readers <= per_role.keys():
                 kinds = {per_role[rid] for rid in readers}

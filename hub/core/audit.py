@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from hub.core.actor import Context
 from hub.core.bulk import bulk_insert
 from hub.core.models import AuditEvent, AuditHead
+from hub.core.models.base import table_of
 from hub.core.types import utcnow
 
 GENESIS = "0" * 64
@@ -104,7 +105,7 @@ class AuditLog:
             }
             row["hash"] = prev = event_hash(row, prev)
             rows.append(row)
-        bulk_insert(self.session, AuditEvent.__table__, rows)
+        bulk_insert(self.session, table_of(AuditEvent), rows)
         self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
         self._head = (seq, prev)
         count = len(self.pending)

@@ -5,11 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from hub.core.models import Binding
+
+
+class BoundRecord(NamedTuple):
+    """The parts of a binding the write path needs."""
+
+    id: uuid.UUID
+    record_id: uuid.UUID
+    inbound_hash: str | None
+    remote_version: str | None
 
 
 @dataclass(frozen=True)
@@ -27,21 +37,23 @@ class ExternalRef:
         return (self.connector, self.stream, self.external_id)
 
 
-def lookup(session: Session, refs: Iterable[ExternalRef]) -> dict[tuple[str, str, str], Binding]:
-    """The existing bindings of ``refs`` by key, in one query per connector and stream."""
+def lookup(session: Session, refs: Iterable[ExternalRef]) -> dict[tuple[str, str, str], BoundRecord]:
+    """The existing bindings of ``refs`` by key, in one query per connector and stream (and 5000 ids)."""
     by_stream: dict[tuple[str, str], set[str]] = {}
     for ref in refs:
         by_stream.setdefault((ref.connector, ref.stream), set()).add(ref.external_id)
-    found: dict[tuple[str, str, str], Binding] = {}
+    found: dict[tuple[str, str, str], BoundRecord] = {}
     for (connector, stream), ids in by_stream.items():
         ids_list = sorted(ids)
         for start in range(0, len(ids_list), 5000):
-            rows = session.scalars(select(Binding).where(
-                Binding.connector == connector, Binding.stream == stream,
+            rows = session.execute(select(
+                Binding.external_id, Binding.id, Binding.record_id, Binding.inbound_hash, Binding.remote_version,
+            ).where(
                 Binding.external_id.in_(ids_list[start:start + 5000]),
+                Binding.connector == connector, Binding.stream == stream,
             ))
-            for b in rows:
-                found[(b.connector, b.stream, b.external_id)] = b
+            for ext, bid, rid, inbound, version in rows:
+                found[(connector, stream, ext)] = BoundRecord(bid, rid, inbound, version)
     return found
 
 

@@ -20,7 +20,7 @@ import yaml
 
 from hub.core.actor import Context
 from hub.core.binding import ExternalRef
-from hub.core.modules import SYSTEM_FIELDS, module_def
+from hub.core.modules import SYSTEM_FIELDS
 from hub.core.write import Row
 from hub.errors import HubError, ValidationError
 
@@ -137,7 +137,11 @@ def import_csv(store: Any, ctx: Context, module: str, path: Path, *, match: str 
     report = ImportReport(encoding=enc, match=match, dry_run=dry_run)
 
     def to_row(values: dict[str, str]) -> Row:
-        data = {mapping[h]: v for h, v in values.items() if mapping.get(h) and mapping[h] not in ("id", "external_id")}
+        data: dict[str, Any] = {}
+        for h, v in values.items():
+            target = mapping.get(h)
+            if target and target not in ("id", "external_id"):
+                data[target] = v
         if match == "id":
             rid = values.get(_header_of(mapping, "id")) or None
             return Row(data, id=_as_uuid(rid) if rid else None)

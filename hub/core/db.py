@@ -21,9 +21,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    # psycopg prepares a statement after a few executions, and PostgreSQL may then switch it to a generic
-    # plan; with batch IN-lists that plan can be a scan per batch. Always plan with the actual values.
-    connect_args = {"options": "-c plan_cache_mode=force_custom_plan"} if url.startswith("postgresql") else {}
+    # The write path looks rows up by batch IN-lists. psycopg prepares a statement after a few executions
+    # and PostgreSQL may then switch to a generic plan; and with the default random_page_cost (4, tuned for
+    # spinning disks) it scans a whole table rather than probe an index 1000 times. Plan with the actual
+    # values, and cost random reads as on SSDs (docs/operations.md).
+    connect_args = (
+        {"options": "-c plan_cache_mode=force_custom_plan -c random_page_cost=1.1"}
+        if url.startswith("postgresql") else {}
+    )
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 

@@ -31,7 +31,8 @@ STAGES = [
     {"name": "Closed Lost", "probability": 0, "outcome": "lost"},
 ]
 CN_SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭"]
-CN_GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英"]
+CN_GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+            "秀英"]
 CN_PINYIN = {"王": "wang", "李": "li", "张": "zhang", "刘": "liu", "陈": "chen", "杨": "yang", "黄": "huang",
              "赵": "zhao", "吴": "wu", "周": "zhou", "徐": "xu", "孙": "sun", "马": "ma", "朱": "zhu", "胡": "hu",
              "郭": "guo"}
@@ -148,7 +149,7 @@ def load(store: Any, accounts: int = 300, seed: int = 7, progress: Callable[[int
     for i in range(accounts):
         owner = REPS[i % len(REPS)] if i % 7 else REPS[(i // 7) % 2]
         owner_id, team_id = people[owner]
-        chinese = i % 2 == 0 and owner in ("li.wei", "zhang.min", "wang.fang") or i % 5 == 0
+        chinese = (i % 2 == 0 and owner in ("li.wei", "zhang.min", "wang.fang")) or i % 5 == 0
         if chinese:
             city, postal = CN_CITIES[i % len(CN_CITIES)]
             trade, industry = CN_TRADES[rnd.randrange(len(CN_TRADES))]
@@ -189,11 +190,13 @@ def load(store: Any, accounts: int = 300, seed: int = 7, progress: Callable[[int
                                               ref=ref("contacts", f"con-{i + 1:04d}-{j}"))))
         for k in range(rnd.randrange(0, 3)):
             stage = rnd.choice(STAGES)["name"]
-            deal_rows.append((acc_key, Row({"name": f"{name.split(' #')[0]}: {rnd.choice(['Renewal', 'Upgrade', 'New licence', 'Pilot', '扩容项目'])}",
+            topic = rnd.choice(["Renewal", "Upgrade", "New licence", "Pilot", "扩容项目"])
+            close = date(2026, 12, 1) + timedelta(days=rnd.randrange(-60, 180))
+            deal_rows.append((acc_key, Row({"name": f"{name.split(' #')[0]}: {topic}",
                                             "pipeline_id": pipe.id, "stage": stage,
                                             "amount": str(rnd.randrange(20, 500) * 100),
                                             "currency": "CNY" if chinese else "EUR",
-                                            "expected_close_date": (date(2026, 12, 1) + timedelta(days=rnd.randrange(-60, 180))).isoformat(),
+                                            "expected_close_date": close.isoformat(),
                                             "owner_id": owner_id, "team_id": team_id},
                                            ref=ref("deals", f"deal-{i + 1:04d}-{k}"))))
         if i % 10 == 0:

@@ -45,7 +45,7 @@ def head() -> str | None:
 def drift(url: str) -> list[Any]:
     """Differences between the models and a database migrated to head (empty when they agree)."""
     import hub.core.models
-    pass  # MAPPINGS_IMPORT
+    import hub.mappings.versions  # noqa: F401
 
     engine = make_engine(url)
     with engine.connect() as conn:

@@ -14,6 +14,7 @@ from sqlalchemy.sql.schema import Column
 
 from hub.core.fields import CUSTOM_KINDS, FieldDef
 from hub.core.models import RECORD_MODELS, CustomField, Record
+from hub.core.models.base import table_of
 from hub.core.types import JSONType, UTCDateTime
 from hub.errors import ValidationError
 
@@ -83,7 +84,7 @@ def builtin_fields(module: str, default_region: str | None = None) -> dict[str, 
     """The fields a module's model declares."""
     model = RECORD_MODELS[module]
     fields: dict[str, FieldDef] = {}
-    for column in model.__table__.columns:
+    for column in table_of(model).columns:
         info = dict(column.info)
         kind = info.pop("kind", None) or _kind_of(column)
         has_default = column.default is not None or column.server_default is not None

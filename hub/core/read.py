@@ -18,6 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from hub.core.access import mask
 from hub.core.crypto import DecryptionError
 from hub.core.models import BlindIndex
+from hub.core.models.base import table_of
 from hub.core.modules import ModuleDef
 from hub.errors import NotFound, ValidationError
 
@@ -62,12 +63,12 @@ def _clause(tx: Tx, mod: ModuleDef, cond: Condition) -> ColumnElement[bool]:
     if f.kind == "tags":
         tag = str(value).strip()
         if tx.session.get_bind().dialect.name == "postgresql":
-            return model.tags.contains([tag])  # type: ignore[no-any-return]
+            return model.tags.contains([tag])
         each = func.json_each(model.tags).table_valued("value")
         return exists(select(1).select_from(each).where(each.c.value == tag))
     if cond.op == "~":
         column: Any = model.custom[cond.field].as_string() if f.custom else getattr(model, cond.field)
-        return func.lower(column).contains(str(value).lower())  # type: ignore[no-any-return]
+        return func.lower(column).contains(str(value).lower())
     if value is not None and value != "":
         value = f.clean(mod.name, value)
     if f.custom:
@@ -82,10 +83,10 @@ def _clause(tx: Tx, mod: ModuleDef, cond: Condition) -> ColumnElement[bool]:
     else:
         column = getattr(model, cond.field)
     if value is None or value == "":
-        return column.is_(None) if cond.op == "=" else column.is_not(None)  # type: ignore[no-any-return]
+        return column.is_(None) if cond.op == "=" else column.is_not(None)
     ops = {"=": column.__eq__, "!=": column.__ne__, "<": column.__lt__, "<=": column.__le__,
            ">": column.__gt__, ">=": column.__ge__}
-    return ops[cond.op](value)  # type: ignore[no-any-return]
+    return ops[cond.op](value)
 
 
 def statement(tx: Tx, mod: ModuleDef, where: Sequence[Condition] = (), include_deleted: bool = False) -> Select[Any]:
@@ -94,7 +95,7 @@ def statement(tx: Tx, mod: ModuleDef, where: Sequence[Condition] = (), include_d
     clauses = [tx.profile.scope_clause(model), *(_clause(tx, mod, c) for c in where)]
     if not include_deleted:
         clauses.append(model.deleted_at.is_(None))
-    return select(model.__table__).where(and_(true(), *clauses))
+    return select(table_of(model)).where(and_(true(), *clauses))
 
 
 def render(tx: Tx, mod: ModuleDef, raw: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +149,7 @@ def select_records(tx: Tx, module: str, where: Sequence[Condition] = (), *, orde
         name = order_by.lstrip("-")
         if name not in mod.builtin or mod.builtin[name].sensitive or name in tx.profile.module(module).hidden:
             raise ValidationError(f"{module}.{name}", "cannot sort by this field")
-        col = mod.model.__table__.c[name]
+        col = table_of(mod.model).c[name]
         stmt = stmt.order_by(col.desc() if desc else col, mod.model.id)
     else:
         stmt = stmt.order_by(mod.model.id)
@@ -194,6 +195,6 @@ def search(tx: Tx, module: str, text: str, limit: int = 20) -> list[dict[str, An
     from sqlalchemy import or_
 
     needle = text.lower()
-    clause = or_(*(func.lower(mod.model.__table__.c[n]).contains(needle) for n in dict.fromkeys(candidates)))
+    clause = or_(*(func.lower(table_of(mod.model).c[n]).contains(needle) for n in dict.fromkeys(candidates)))
     stmt = statement(tx, mod).where(clause).order_by(mod.model.id).limit(limit)
     return [render(tx, mod, dict(r)) for r in tx.session.execute(stmt).mappings()]

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from hub.core.actor import Context
 from hub.core.crypto import associated_data, is_encrypted, key_id
+from hub.core.models.base import table_of
 
 
 @dataclass
@@ -35,7 +36,7 @@ def key_usage(store: Any, ctx: Context) -> Counter[str]:
         for mod in tx.modules.values():
             if not mod.sensitive:
                 continue
-            table = mod.model.__table__
+            table = table_of(mod.model)
             builtin = [f for f in mod.sensitive if f in mod.builtin]
             custom = [f for f in mod.sensitive if f in mod.custom]
             for row in tx.session.execute(select(table.c.custom, *(table.c[f] for f in builtin))).mappings():
@@ -52,7 +53,7 @@ def rotate(store: Any, ctx: Context, batch_size: int = 500,
     with store.reading(ctx) as tx:
         modules = [m for m in tx.modules.values() if m.sensitive]
     for mod in modules:
-        table = mod.model.__table__
+        table = table_of(mod.model)
         builtin = [f for f in mod.sensitive if f in mod.builtin]
         custom = [f for f in mod.sensitive if f in mod.custom]
         last: uuid.UUID | None = None
@@ -67,15 +68,16 @@ def rotate(store: Any, ctx: Context, batch_size: int = 500,
                 last = rows[-1]["id"]
                 updates = []
                 for row in rows:
-                    rid, values, new_custom = row["id"], {}, dict(row["custom"] or {})
+                    rid, new_custom = row["id"], dict(row["custom"] or {})
+                    values: dict[str, Any] = {}
                     for f in builtin:
                         v = row[f]
                         if is_encrypted(v) and key_id(v) != primary:
                             values[f] = _reencrypt(store, mod.name, rid, f, v)
                     for f in custom:
-                        v = new_custom.get(f)
-                        if is_encrypted(v) and key_id(v) != primary:
-                            new_custom[f] = _reencrypt(store, mod.name, rid, f, v)
+                        cv = new_custom.get(f)
+                        if isinstance(cv, str) and is_encrypted(cv) and key_id(cv) != primary:
+                            new_custom[f] = _reencrypt(store, mod.name, rid, f, cv)
                             values["custom"] = new_custom
                     if values:
                         updates.append((rid, values))

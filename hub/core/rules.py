@@ -39,7 +39,7 @@ def check_pipeline(session: Session, row: dict[str, Any]) -> None:
             raise ValidationError(f"{where}.outcome", f"{stage.get('outcome')!r} is not one of open, won, lost")
 
 
-def check_deal(session: Session, row: dict[str, Any], cache: dict[uuid.UUID, list[Any]]) -> None:
+def check_deal(session: Session, row: dict[str, Any], cache: dict[uuid.UUID, list[Any] | None]) -> None:
     """The stage belongs to the deal's pipeline; probability and status follow the stage unless given."""
     pid = row.get("pipeline_id")
     if pid is None:
@@ -48,7 +48,7 @@ def check_deal(session: Session, row: dict[str, Any], cache: dict[uuid.UUID, lis
         cache[pid] = session.scalar(select(Pipeline.stages).where(Pipeline.id == pid))
     if cache[pid] is None:
         raise ValidationError("deals.pipeline_id", f"no pipelines record with id {pid}")
-    stages = {s["name"]: s for s in cache[pid]}
+    stages = {s["name"]: s for s in cache[pid] or []}
     stage = stages.get(row.get("stage") or "")
     if stage is None:
         raise ValidationError("deals.stage", f"{row.get('stage')!r} is not a stage of the pipeline; "

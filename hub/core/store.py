@@ -34,6 +34,7 @@ from hub.core.crypto import Keyring, associated_data, is_encrypted
 from hub.core.db import engine_for
 from hub.core.fields import to_json
 from hub.core.models import RECORD_MODELS, BlindIndex, Team, User
+from hub.core.models.base import table_of
 from hub.core.modules import ModuleDef, catalog
 from hub.core.types import utcnow
 from hub.core.write import BatchResult, Row, RowResult, write_batch
@@ -179,7 +180,7 @@ class Tx:
         mod = self.module(module)
         self.profile.require(module, "delete" if deleted else "update")
         raw = self.load_raw(mod, ids)
-        now, table, changed = utcnow(), mod.model.__table__, []
+        now, table, changed = utcnow(), table_of(mod.model), []
         for rid in ids:
             row = raw.get(rid)
             if row is None:
@@ -231,7 +232,7 @@ class Tx:
         """Stored rows by id (ciphertext as stored), regardless of scope."""
         out: dict[uuid.UUID, dict[str, Any]] = {}
         id_list = list(dict.fromkeys(ids))
-        table = mod.model.__table__
+        table = table_of(mod.model)
         for start in range(0, len(id_list), 2000):
             for r in self.session.execute(select(table).where(table.c.id.in_(id_list[start:start + 2000]))).mappings():
                 out[r["id"]] = dict(r)
@@ -265,7 +266,7 @@ class Tx:
                 for text, rid in self.session.execute(select(col, model.id).where(col.in_(by_text))):
                     out.setdefault(by_text[text], []).append(rid)
             else:
-                col = model.__table__.c[field]
+                col = table_of(model).c[field]
                 for v, rid in self.session.execute(select(col, model.id).where(col.in_(chunk))):
                     out.setdefault(v, []).append(rid)
         return out
@@ -294,7 +295,7 @@ class Tx:
             self.session.execute(delete(BlindIndex).where(
                 BlindIndex.module == module, BlindIndex.field == field, BlindIndex.record_id.in_(rids)))
         rows = [{"module": module, "field": f, "record_id": rid, "digest": d} for rid, f, d in entries if d]
-        bulk_insert(self.session, BlindIndex.__table__, rows)
+        bulk_insert(self.session, table_of(BlindIndex), rows)
 
 
 class _Deleted:

@@ -47,15 +47,15 @@ def _one(session: Session, model: Any, name_col: Any, name: str, what: str) -> A
 
 
 def user_by_name(session: Session, username: str) -> User:
-    return _one(session, User, User.username, username, "users")  # type: ignore[no-any-return]
+    return _one(session, User, User.username, username, "users")
 
 
 def team_by_name(session: Session, name: str) -> Team:
-    return _one(session, Team, Team.name, name, "teams")  # type: ignore[no-any-return]
+    return _one(session, Team, Team.name, name, "teams")
 
 
 def role_by_name(session: Session, name: str) -> Role:
-    return _one(session, Role, Role.name, name, "roles")  # type: ignore[no-any-return]
+    return _one(session, Role, Role.name, name, "roles")
 
 
 def create_team(session: Session, log: AuditLog, name: str, parent: str | None = None,

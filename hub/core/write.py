@@ -10,21 +10,25 @@ commit; in all-or-nothing mode the first failure raises and nothing is written.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from hub.core import binding as bindings
-from hub.core.audit import MASK
+from hub.core.audit import MASK, canonical
 from hub.core.bulk import bulk_insert
 from hub.core.crypto import associated_data
 from hub.core.fields import to_json
 from hub.core.models import Binding, Record
+from hub.core.models.base import table_of
 from hub.core.modules import SYSTEM_FIELDS, ModuleDef
 from hub.core.rules import module_check
 from hub.core.types import new_id, utcnow
@@ -89,7 +93,8 @@ class _Work:
     changes: dict[str, list[Any]] = field(default_factory=dict)
     new_row: dict[str, Any] = field(default_factory=dict)
     digests: dict[str, str | None] = field(default_factory=dict)
-    binding: Binding | None = None
+    binding: bindings.BoundRecord | None = None
+    content_hash: str | None = None
     status: str = ""
     error: str | None = None
 
@@ -140,7 +145,7 @@ class _Wave:
     def __init__(self, tx: Tx, mod: ModuleDef, works: list[_Work], all_or_nothing: bool) -> None:
         self.tx, self.mod, self.works, self.strict = tx, mod, works, all_or_nothing
         self.model: type[Record] = mod.model
-        self.table = mod.model.__table__
+        self.table = table_of(mod.model)
         self.access = tx.profile.module(mod.name)
         self.now = utcnow()
 
@@ -153,13 +158,18 @@ class _Wave:
         return [w for w in self.works if w.status != "rejected"]
 
     def run(self) -> None:
+        self.skip_unchanged_content()
         for w in self.works:
+            if w.status:
+                continue
             try:
                 self.clean(w)
             except HubError as exc:
                 self.fail(w, exc)
         self.resolve()
         for w in self.live():
+            if w.status:
+                continue
             try:
                 self.prepare(w)
             except HubError as exc:
@@ -168,7 +178,7 @@ class _Wave:
         changed = [w for w in self.live() if w.status in ("created", "updated")]
         self.encrypt(changed)
         self.persist(changed)
-        self.bind([w for w in self.live() if w.row.ref is not None])
+        self.bind([w for w in self.live() if w.row.ref is not None and w.record_id is not None])
         for w in self.live():
             if w.status in ("created", "updated"):
                 self.tx.audit.add(self.mod.name, w.record_id, "create" if w.status == "created" else "update",
@@ -190,17 +200,30 @@ class _Wave:
             (w.custom if f.custom else w.values)[key] = cleaned
 
     # -- resolution -------------------------------------------------------------------------------
+    def skip_unchanged_content(self) -> None:
+        """Rows upserted by external id whose content hash equals the last one received are unchanged:
+        no validation, no record load, no write, no audit event."""
+        refs = [w for w in self.works if w.row.ref is not None]
+        if not refs:
+            return
+        found = bindings.lookup(self.tx.session, [w.row.ref for w in refs if w.row.ref is not None])
+        for w in refs:
+            assert w.row.ref is not None
+            w.content_hash = w.row.ref.content_hash or hashlib.sha256(canonical(w.row.data).encode()).hexdigest()
+            w.binding = found.get(w.row.ref.key)
+            if w.binding is not None:
+                w.record_id = w.binding.record_id
+                if w.binding.inbound_hash == w.content_hash:
+                    w.status = "unchanged"
+
     def resolve(self) -> None:
-        live = self.live()
-        refs = [w.row.ref for w in live if w.row.ref is not None]
-        found = bindings.lookup(self.tx.session, refs) if refs else {}
+        live = [w for w in self.live() if not w.status]
         by_match: dict[str, list[_Work]] = {}
         for w in live:
             if w.row.id is not None:
                 w.record_id = w.row.id
             elif w.row.ref is not None:
-                w.binding = found.get(w.row.ref.key)
-                w.record_id = w.binding.record_id if w.binding is not None else None
+                pass  # bound (or not) in skip_unchanged_content
             elif w.row.match is not None:
                 by_match.setdefault(w.row.match, []).append(w)
         for fname, group in by_match.items():
@@ -293,8 +316,8 @@ class _Wave:
         for fname, f in self.mod.builtin.items():
             if f.required and merged.get(fname) is None:
                 raise ValidationError(f"{name}.{fname}", "is required")
-        if "owner_id" in changes or "team_id" in changes:
-            if not self.tx.profile.in_scope(name, merged.get("owner_id"), merged.get("team_id")):
+        moved = "owner_id" in changes or "team_id" in changes
+        if moved and not self.tx.profile.in_scope(name, merged.get("owner_id"), merged.get("team_id")):
                 raise AccessDenied(f"{name}: you may not move a record outside your scope")
         self.check_module(merged)
         custom = dict(old_custom)
@@ -313,13 +336,7 @@ class _Wave:
                 w.changes[k] = [to_json(old.get(k)), to_json(merged[k])]
 
     def defaults(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for col in self.table.columns:
-            if col.name in SYSTEM_FIELDS:
-                continue
-            d = col.default
-            out[col.name] = d.arg if d is not None and d.is_scalar else ([] if col.name == "tags" else None)
-        return out
+        return dict(_defaults(self.model))
 
     def check_module(self, row: dict[str, Any]) -> None:
         check = module_check(self.mod.name)
@@ -344,11 +361,11 @@ class _Wave:
             for w in self.live():
                 if w.status not in ("created", "updated"):
                     continue
-                target, rid = w.new_row.get(mcol), w.new_row.get(icol)
-                if (target is None) != (rid is None):
+                related, rid = w.new_row.get(mcol), w.new_row.get(icol)
+                if (related is None) != (rid is None):
                     self.fail(w, ValidationError(f"{self.mod.name}.{icol}", f"give both {mcol} and {icol}"))
-                elif target is not None and rid not in self.tx.existing_ids(target, {rid}):
-                    self.fail(w, ValidationError(f"{self.mod.name}.{icol}", f"no {target} record with id {rid}"))
+                elif related is not None and rid not in self.tx.existing_ids(related, {rid}):
+                    self.fail(w, ValidationError(f"{self.mod.name}.{icol}", f"no {related} record with id {rid}"))
 
     @staticmethod
     def _new(w: _Work, fname: str) -> Any:
@@ -362,7 +379,8 @@ class _Wave:
                 if fname not in w.changes:
                     continue
                 plain = w.values.get(fname) if fname in w.values else w.custom.get(fname)
-                token = None if plain is None else keyring.encrypt(str(plain), associated_data(name, w.record_id, fname))
+                aad = associated_data(name, w.record_id, fname)
+                token = None if plain is None else keyring.encrypt(str(plain), aad)
                 if fname in self.mod.custom:
                     if token is not None:
                         w.new_row["custom"][fname] = token
@@ -409,25 +427,35 @@ class _Wave:
         for w in works:
             ref = w.row.ref
             assert ref is not None
-            if w.binding is None or w.binding.record_id != w.record_id:
-                if w.binding is not None:
-                    upd_rows.append({"_id": w.binding.id, "record_id": w.record_id, "inbound_hash": ref.content_hash,
-                                     "remote_version": ref.remote_version, "updated_at": now})
-                    continue
+            if w.binding is None:
                 new_rows.append({"id": new_id(), "connector": ref.connector, "stream": ref.stream,
                                  "external_id": ref.external_id, "module": name, "record_id": w.record_id,
-                                 "inbound_hash": ref.content_hash, "outbound_hash": None,
+                                 "inbound_hash": w.content_hash, "outbound_hash": None,
                                  "remote_version": ref.remote_version, "created_at": now, "updated_at": now})
-            elif (w.binding.inbound_hash, w.binding.remote_version) != (ref.content_hash, ref.remote_version):
-                upd_rows.append({"_id": w.binding.id, "record_id": w.record_id, "inbound_hash": ref.content_hash,
+            elif (w.binding.record_id, w.binding.inbound_hash, w.binding.remote_version) != (
+                    w.record_id, w.content_hash, ref.remote_version):
+                upd_rows.append({"_id": w.binding.id, "record_id": w.record_id, "inbound_hash": w.content_hash,
                                  "remote_version": ref.remote_version, "updated_at": now})
-        t = Binding.__table__
+        t = table_of(Binding)
         bulk_insert(session, t, new_rows)
         if upd_rows:
             session.execute(update(t).where(t.c.id == _bind("_id")).values(
                 record_id=_bind("record_id"), inbound_hash=_bind("inbound_hash"),
                 remote_version=_bind("remote_version"), updated_at=_bind("updated_at")), upd_rows,
                 execution_options={"synchronize_session": False})
+
+
+@lru_cache(maxsize=64)
+def _defaults(model: type[Record]) -> tuple[tuple[str, Any], ...]:
+    """A new record's column values before the caller's: scalar column defaults, else None."""
+    out = []
+    for col in table_of(model).columns:
+        if col.name in SYSTEM_FIELDS:
+            continue
+        d = col.default
+        scalar = isinstance(d, ScalarElementColumnDefault)
+        out.append((col.name, d.arg if scalar else ([] if col.name == "tags" else None)))  # type: ignore[union-attr]
+    return tuple(out)
 
 
 def _bind(name: str) -> Any:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import ForeignKey, Integer, MetaData, Numeric, Uuid
+from sqlalchemy import ForeignKey, Integer, MetaData, Numeric, Table, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from hub.core.types import JSONType, UTCDateTime, new_id, utcnow
@@ -68,3 +68,8 @@ class Record(Base):
 def rules(kind: str = "text", **extra: Any) -> dict[str, Any]:
     """The ``info`` of a column: its field kind plus choices, sensitive, ref_module, max_length..."""
     return {"kind": kind, **extra}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Table of a mapped class (typed as such, for Core statements)."""
+    return cast(Table, model.__table__)

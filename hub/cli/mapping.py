@@ -1,0 +1,255 @@
+"""`hub mapping ...`: validate, test, preview and version mapping specs (thin over hub.mappings)."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from hub.errors import HubError
+
+F = TypeVar("F", bound=Callable[..., Any])
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _reporting(command: F) -> F:
+    """HubErrors (a bad spec, an unknown version) become a clear message and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except HubError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session in one transaction on the configured database (migrations are assumed to have run)."""
+    from hub.config import Settings
+    from hub.core.db import engine_for, transaction
+
+    with transaction(engine_for(Settings.from_env().database_url)) as session:
+        yield session
+
+
+def _catalog(session: Session | None) -> dict[str, set[str]] | None:
+    """Module -> field names (custom fields included when the database is readable)."""
+    try:
+        from hub.core.modules import field_names
+    except ImportError:
+        click.echo("note: target field names not checked (no module catalog)", err=True)
+        return None
+    if session is not None:
+        return field_names(session)
+    try:
+        with _session() as own:
+            return field_names(own)
+    except SQLAlchemyError as exc:
+        click.echo(f"note: custom fields not checked (database not readable: {type(exc).__name__})", err=True)
+        return field_names(None)
+
+
+def _load(file: Path, check_fields: bool) -> Any:
+    from hub.mappings import compile_mapping
+
+    return compile_mapping(file.read_text(encoding="utf-8"), catalog=_catalog(None) if check_fields else None)
+
+
+def _actor(actor: str | None) -> str:
+    return actor or f"cli:{getpass.getuser()}"
+
+
+_fields_option = click.option(
+    "--fields/--no-fields",
+    "check_fields",
+    default=True,
+    help="Check target fields against the module catalog, custom fields included (default: on).",
+)
+
+
+@click.group("mapping")
+def mapping() -> None:
+    """Mapping specs: validate, test and preview them; save, diff, pin and roll back versions."""
+
+
+@mapping.command("validate")
+@click.argument("file", type=_FILE)
+@_fields_option
+@_reporting
+def validate_cmd(file: Path, check_fields: bool) -> None:
+    """Check FILE and list every problem with its place in the spec."""
+    compiled = _load(file, check_fields)
+    counts = f"{len(compiled.fields)} fields in, {len(compiled.outbound.fields)} out"
+    click.echo(
+        f"ok: {compiled.name}: {compiled.connector}/{compiled.stream} -> {compiled.module} "
+        f"({counts}, {len(compiled.spec.tests)} tests)"
+    )
+    for name, reason in compiled.outbound.direction.not_derived.items():
+        click.echo(f"note: outbound: {name} is not reversed: {reason}")
+
+
+@mapping.command("test")
+@click.argument("file", type=_FILE)
+@_fields_option
+@_reporting
+def test_cmd(file: Path, check_fields: bool) -> None:
+    """Run the tests embedded in FILE; exit status 1 when one fails (with a per-field diff)."""
+    from hub.mappings import render_results, run_tests
+
+    results = run_tests(_load(file, check_fields))
+    click.echo(render_results(results))
+    if not results:
+        click.echo("note: the spec has no tests", err=True)
+    if any(not r.passed for r in results):
+        raise SystemExit(1)
+
+
+@mapping.command("preview")
+@click.argument("file", type=_FILE)
+@click.option("--sample", type=_FILE, required=True, help="Sample records, one JSON object per line.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--direction", type=click.Choice(["inbound", "outbound"]), default="inbound", show_default=True)
+@_fields_option
+@_reporting
+def preview_cmd(file: Path, sample: Path, fmt: str, direction: str, check_fields: bool) -> None:
+    """Map the --sample records with FILE: per record and field the source, the result and any error."""
+    from hub.mappings import preview, read_jsonl, render_json, render_table
+
+    compiled = _load(file, check_fields)
+    try:
+        records = list(read_jsonl(sample))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    report = preview(compiled, records, direction="outbound" if direction == "outbound" else "inbound")
+    click.echo(render_json(report) if fmt == "json" else render_table(report))
+
+
+@mapping.command("save")
+@click.argument("file", type=_FILE)
+@click.option("-m", "--comment", help="Why this version (kept with it).")
+@click.option("--actor", help="Who saves (default: cli:<your login>).")
+@_fields_option
+@_reporting
+def save_cmd(file: Path, comment: str | None, actor: str | None, check_fields: bool) -> None:
+    """Validate FILE and store it as the mapping's next version (nothing new when unchanged)."""
+    from hub.mappings import versions
+
+    with _session() as session:
+        before = {v.version for v in versions.versions(session, _name_of(file))}
+        row = versions.save(
+            session,
+            file.read_text(encoding="utf-8"),
+            _actor(actor),
+            comment=comment,
+            catalog=_catalog(session) if check_fields else None,
+        )
+        verb = "unchanged, still" if row.version in before else "saved as"
+        click.echo(f"{row.name}: {verb} version {row.version} ({row.spec_hash[:12]})")
+
+
+def _name_of(file: Path) -> str:
+    from hub.mappings import parse_text
+
+    name = parse_text(file.read_text(encoding="utf-8")).get("mapping")
+    return name if isinstance(name, str) else ""
+
+
+@mapping.command("versions")
+@click.argument("name")
+@_reporting
+def versions_cmd(name: str) -> None:
+    """List the versions of mapping NAME (* marks the pinned one)."""
+    from hub.mappings import versions
+
+    with _session() as session:
+        rows = versions.versions(session, name)
+        if not rows:
+            raise click.ClickException(f"no mapping named {name!r}")
+        pinned = versions.pinned(session, name)
+        for row in rows:
+            mark = "*" if row.version == pinned else " "
+            when = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
+            comment = f"  {row.comment}" if row.comment else ""
+            click.echo(f"{mark} v{row.version:<4} {when}Z  {row.spec_hash[:12]}  {row.created_by}{comment}")
+
+
+@mapping.command("show")
+@click.argument("name")
+@click.option("--version", "version", type=int, help="Default: the pinned version, else the latest.")
+@_reporting
+def show_cmd(name: str, version: int | None) -> None:
+    """Print the spec of mapping NAME."""
+    from hub.mappings import versions
+
+    with _session() as session:
+        click.echo(versions.get(session, name, version).spec, nl=False)
+
+
+@mapping.command("diff")
+@click.argument("name")
+@click.argument("v1", type=int)
+@click.argument("v2", type=int)
+@_reporting
+def diff_cmd(name: str, v1: int, v2: int) -> None:
+    """Show what changed in mapping NAME from version V1 to V2 (unified diff)."""
+    from hub.mappings import versions
+
+    with _session() as session:
+        text = versions.diff(session, name, v1, v2)
+    click.echo(text or f"{name}: v{v1} and v{v2} are identical", nl=not text)
+
+
+@mapping.command("pin")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option("--actor", help="Who pins (default: cli:<your login>).")
+@_reporting
+def pin_cmd(name: str, version: int, actor: str | None) -> None:
+    """Make sync runs use VERSION of mapping NAME (instead of the latest)."""
+    from hub.mappings import versions
+
+    with _session() as session:
+        versions.pin(session, name, version, _actor(actor))
+    click.echo(f"{name}: pinned to version {version}")
+
+
+@mapping.command("unpin")
+@click.argument("name")
+@_reporting
+def unpin_cmd(name: str) -> None:
+    """Let sync runs use the latest version of mapping NAME again."""
+    from hub.mappings import versions
+
+    with _session() as session:
+        removed = versions.unpin(session, name)
+    click.echo(f"{name}: " + ("unpinned" if removed else "was not pinned"))
+
+
+@mapping.command("rollback")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option("-m", "--comment", help="Why (default: 'rollback to vN').")
+@click.option("--actor", help="Who rolls back (default: cli:<your login>).")
+@_reporting
+def rollback_cmd(name: str, version: int, comment: str | None, actor: str | None) -> None:
+    """Make VERSION's content the newest version of mapping NAME."""
+    from hub.mappings import versions
+
+    with _session() as session:
+        row = versions.rollback(session, name, version, _actor(actor), comment)
+        pinned = versions.pinned(session, name)
+    click.echo(f"{name}: version {row.version} has the content of version {version}")
+    if pinned is not None and pinned != row.version:
+        click.echo(
+            f"note: {name} is pinned to version {pinned}; `hub mapping pin {name} {row.version}` to use it"
+        )

@@ -1,0 +1,126 @@
+"""`hub import`, `hub export`, `hub records`, `hub fields`, `hub users/roles`, `hub keys`, `hub demo`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hub.cli import cli
+from hub.core import crypto
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_twice_then_export_round_trip(hub_env: str, tmp_path: Path) -> None:
+    src = tmp_path / "people.csv"
+    src.write_bytes("Name,Vorname,E-Mail,Land\n王,芳,wang.fang@example.cn,CN\nMüller,Jörg,joerg@example.de,DE\n"
+                    "Bad,Row,not-an-email,DE\n".encode("gb18030"))
+    cols = tmp_path / "cols.yaml"
+    cols.write_text("Name: last_name\nVorname: first_name\nE-Mail: email\nLand: country\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    code, out, err = _run("import", "contacts", str(src), "--columns", str(cols), "--rejects", str(rejects))
+    assert code == 0
+    assert "created 2, updated 0, unchanged 0, rejected 1" in out and "gb18030" in out
+    assert "line 4: contacts.email: 'not-an-email' is not a valid e-mail address" in err
+    rows = list(csv.DictReader(io.StringIO(rejects.read_text(encoding="utf-8-sig"))))
+    assert rows == [{"Name": "Bad", "Vorname": "Row", "E-Mail": "not-an-email", "Land": "DE", "_line": "4",
+                     "_error": "contacts.email: 'not-an-email' is not a valid e-mail address"}]
+    _, out, _ = _run("import", "contacts", str(src), "--columns", str(cols))
+    assert "created 0, updated 0, unchanged 2, rejected 1" in out
+
+    code, out, _ = _run("export", "contacts", "--where", "country=CN", "--fields", "last_name,first_name,email")
+    assert code == 0
+    assert list(csv.reader(io.StringIO(out))) == [["last_name", "first_name", "email"],
+                                                  ["王", "芳", "wang.fang@example.cn"]]
+
+
+def test_dry_run_writes_nothing(hub_env: str, tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("name,country\nAcme,DE\nGlobex,XX\n", encoding="utf-8-sig")
+    code, out, err = _run("import", "accounts", str(src), "--dry-run")
+    assert code == 0 and "dry run: would have created 1" in out and "rejected 1" in out
+    assert "accounts.country: 'XX' is not an ISO 3166 country code" in err
+    _, out, err = _run("records", "list", "accounts")
+    assert "(0 of 0)" in err
+
+
+def test_unknown_column_is_named_before_anything_is_written(hub_env: str, tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("name,colour\nAcme,red\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", "accounts", str(src)])
+    assert result.exit_code != 0
+    assert "header column 'colour': accounts has no field 'colour'" in str(result.exception)
+
+
+def test_custom_field_roles_and_hidden_export(hub_env: str, tmp_path: Path) -> None:
+    assert _run("fields", "add", "contacts", "wechat_id", "--kind", "text", "--pattern", "[a-z][a-z0-9_]{5,19}")[0] == 0
+    assert _run("roles", "create", "viewer")[0] == 0
+    assert _run("roles", "grant", "viewer", "contacts", "--actions", "read,export", "--scope", "all")[0] == 0
+    assert _run("roles", "field", "viewer", "contacts", "wechat_id", "hidden")[0] == 0
+    assert _run("users", "create", "vic", "--password", "long-enough-pw", "--role", "viewer")[0] == 0
+    src = tmp_path / "c.csv"
+    src.write_text("last_name,email,wechat_id\nLi,li@example.cn,li_wechat\nWu,wu@example.cn,=1+2\n", encoding="utf-8")
+    code, out, err = _run("import", "contacts", str(src))
+    assert "created 1" in out and "does not match the pattern" in err
+    _, out, _ = _run("export", "contacts")
+    assert "wechat_id" in out.splitlines()[0] and "li_wechat" in out
+    _, out, _ = _run("--as", "vic", "export", "contacts")
+    assert "wechat_id" not in out and "li_wechat" not in out and "li@example.cn" in out
+
+
+def test_export_neutralises_formulas(hub_env: str, tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text('name,city\n"=HYPERLINK(""http://x"")",@SUM(A1)\n', encoding="utf-8")
+    assert "created 1" in _run("import", "accounts", str(src))[1]
+    _, out, _ = _run("export", "accounts", "--fields", "name,city")
+    assert list(csv.reader(io.StringIO(out)))[1] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+
+
+def test_keys_rotate_moves_every_value_to_the_new_key(hub_env: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("name,tax_id\nAcme,DE111\nGlobex,DE222\n", encoding="utf-8")
+    _run("import", "accounts", str(src))
+    from hub.config import DEV_ENCRYPTION_KEYS
+
+    monkeypatch.setenv("HUB_ENCRYPTION_KEYS", f"k2:{crypto.generate_key()},{DEV_ENCRYPTION_KEYS}")
+    _, out, _ = _run("keys", "status")
+    assert "k2 (primary): 0 values" in out and "dev1: 2 values" in out
+    code, out, _ = _run("keys", "rotate")
+    assert code == 0 and "rotated 2 of 2 records to key k2" in out
+    _, out, _ = _run("keys", "status")
+    assert "k2 (primary): 2 values" in out and "dev1: 0 values" in out
+    _, out, _ = _run("records", "list", "accounts", "--where", "tax_id=de111", "--fields", "name,tax_id")
+    assert "name=Acme  tax_id=DE111" in out
+
+
+def test_production_refuses_development_keys(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "hub.cli", "db", "current"], capture_output=True, text=True,
+                          env={"HUB_ENV": "production", "HUB_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 1
+    assert "HUB_SECRET_KEY, HUB_ENCRYPTION_KEYS, HUB_BLIND_INDEX_KEY: the development default is not allowed" \
+        in proc.stderr
+
+
+def test_demo_loads_and_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'hub.db'}")
+    code, out, _ = _run("demo", "--accounts", "40")
+    assert code == 0 and "accounts   40" in out and "hub audit verify" in out
+    code, again, _ = _run("demo", "--accounts", "40")
+    assert code == 0 and out.split("explore")[0].replace(str(tmp_path), "") == again.split("explore")[0].replace(
+        str(tmp_path), "")
+    _, verify, _ = _run("audit", "verify")
+    assert "chain intact" in verify
+    _, rep, _ = _run("--as", "li.wei", "records", "list", "deals", "--limit", "500")
+    _, mgr, _ = _run("--as", "wang.fang", "records", "list", "deals", "--limit", "500")
+    assert 0 < len(rep.splitlines()) < len(mgr.splitlines())
