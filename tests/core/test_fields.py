@@ -1,0 +1,98 @@
+"""Field validation: each kind with good and bad values, and the e-mail fast path against the library."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import email_validator
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.core.fields import FieldDef, _email, _email_full
+from hub.errors import ValidationError
+
+GOOD = [
+    ("email", " Li.Wei@Example.COM ", "Li.Wei@example.com"),
+    ("phone", "+86 138 0013 8000", "+8613800138000"),
+    ("url", "www.example.cn", "https://www.example.cn"),
+    ("integer", "42", 42),
+    ("integer", "4.0", 4),
+    ("decimal", "1234.5", Decimal("1234.5")),
+    ("boolean", "是", True),
+    ("boolean", "No", False),
+    ("date", "2026-11-25", dt.date(2026, 11, 25)),
+    ("datetime", "2026-11-25T10:00:00+08:00", dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)),
+    ("country", "deu", "DE"),
+    ("currency", "cny", "CNY"),
+    ("language", "zh_CN", "zh-CN"),
+    ("tags", "vip; new;vip", ["new", "vip"]),
+]
+BAD = [
+    ("email", "foo@", "'foo@' is not a valid e-mail address"),
+    ("phone", "12", "'12' is not a phone number"),
+    ("url", "not a url", "'not a url' is not a web address"),
+    ("integer", "4.5", "'4.5' is not a whole number"),
+    ("decimal", "1,5", "'1,5' is not a number"),
+    ("boolean", "maybe", "'maybe' is not yes or no"),
+    ("date", "25.11.2026", "'25.11.2026' is not a date (YYYY-MM-DD)"),
+    ("datetime", "yesterday", "'yesterday' is not a date and time (ISO 8601)"),
+    ("country", "XX", "'XX' is not an ISO 3166 country code"),
+    ("currency", "EURO", "'EURO' is not an ISO 4217 currency code"),
+]
+
+
+@pytest.mark.parametrize(("kind", "value", "expected"), GOOD)
+def test_good_values_are_normalised(kind: str, value: str, expected: object) -> None:
+    assert FieldDef("f", kind=kind).clean("m", value) == expected
+
+
+@pytest.mark.parametrize(("kind", "value", "problem"), BAD)
+def test_bad_values_name_module_field_and_problem(kind: str, value: str, problem: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        FieldDef("f", kind=kind).clean("m", value)
+    assert str(err.value) == f"m.f: {problem}"
+
+
+def test_choice_pattern_length_required() -> None:
+    status = FieldDef("status", kind="choice", choices=("open", "closed"))
+    with pytest.raises(ValidationError, match=r"^t.status: 'done' is not one of open, closed$"):
+        status.clean("t", "done")
+    code = FieldDef("code", pattern=r"[A-Z]{3}")
+    with pytest.raises(ValidationError, match="does not match the pattern"):
+        code.clean("t", "abcd")
+    with pytest.raises(ValidationError, match="is 5 characters long; at most 3"):
+        FieldDef("x", max_length=3).clean("t", "abcde")
+    with pytest.raises(ValidationError, match=r"^t.x: is required$"):
+        FieldDef("x", required=True).clean("t", "")
+
+
+def test_phone_region_for_local_numbers() -> None:
+    assert FieldDef("p", kind="phone", default_region="CN").clean("m", "138 0013 8000") == "+8613800138000"
+    with pytest.raises(ValidationError):
+        FieldDef("p", kind="phone").clean("m", "138 0013 8000")
+
+
+LOCAL = st.text(alphabet="abcXYZ019.+-_!#'~\"() @", min_size=0, max_size=12)
+DOMAIN = st.sampled_from(["example.com", "EXAMPLE.com", "sub.example.co.uk", "localhost", "b.invalid", "b.test",
+                          "-b.com", "b..com", "123", "xn--bcher-kva.ch", "bücher.de", "a", "[1.2.3.4]", "b.c0m"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(local=LOCAL, domain=DOMAIN)
+def test_email_fast_path_agrees_with_email_validator(local: str, domain: str) -> None:
+    address = f"{local}@{domain}"
+    try:
+        expected: str | None = _email_full.__wrapped__(address)
+    except Exception:
+        expected = None
+    try:
+        got: str | None = _email(address)
+    except Exception:
+        got = None
+    assert got == expected, address
+
+
+def test_email_library_is_the_reference() -> None:
+    assert email_validator.validate_email("a@b.com", check_deliverability=False).normalized == _email("a@b.com")
