@@ -6,7 +6,7 @@ hook here is documented in docs/hooks.md and exercised by a test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pluggy
@@ -24,4 +24,25 @@ def register_transforms() -> Mapping[str, Any]:
     rejected with the path of the option) and the returned function raises ``ValueError`` for a value
     it cannot transform (the record is quarantined). All implementations are called; a name given twice
     is a configuration error.
+    """
+    return {}
+
+
+@hookspec
+def register_connectors() -> Mapping[str, Any]:
+    """Return connector classes to add, as ``{type_name: ConnectorClass}``.
+
+    Each class derives from ``hub.sync.connector.Connector``. All implementations are called; a type
+    name given twice is a configuration error. Built-in connectors register through this same hook.
+    """
+    return {}
+
+
+@hookspec
+def record_changed(tx: Any, module: str, changes: Sequence[Any]) -> None:
+    """Called inside the writing transaction after a batch of records of ``module`` changed.
+
+    ``changes`` are ``hub.core.store.Change`` items (record id, action: created, updated, deleted or
+    restored, and the changed field names). Anything written through ``tx.session`` commits or rolls
+    back with the change itself; the built-in outbox uses this. Keep it quick: writers wait for it.
     """

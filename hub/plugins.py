@@ -9,7 +9,7 @@ import pluggy
 from hub import hookspecs
 
 #: Modules that implement hooks for Hub's own built-in features.
-BUILTIN_PLUGINS: tuple[str, ...] = ("hub.mappings.builtin_transforms",)
+BUILTIN_PLUGINS: tuple[str, ...] = ("hub.mappings.builtin_transforms", "hub.sync.outbox", "connectors.files")
 
 
 def plugin_manager(extra: Iterable[object] = (), entry_points: bool = True) -> pluggy.PluginManager:

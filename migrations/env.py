@@ -7,6 +7,7 @@ from sqlalchemy import pool
 
 import hub.core.models
 import hub.mappings.versions  # noqa: F401  (mapping versions live in the same database)
+import hub.sync.models  # noqa: F401  (so do the sync engine's tables)
 from hub.core.db import make_engine
 
 target_metadata = hub.core.models.Base.metadata

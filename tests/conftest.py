@@ -20,6 +20,7 @@ from hub.core.crypto import Keyring
 from hub.core.db import make_engine
 from hub.core.migrate import upgrade
 import hub.mappings.versions  # noqa: F401  (its tables are truncated between tests too)
+import hub.sync.models  # noqa: F401
 from hub.core.models import Base
 from hub.core.store import Store
 

@@ -20,6 +20,7 @@ class BoundRecord(NamedTuple):
     record_id: uuid.UUID
     inbound_hash: str | None
     remote_version: str | None
+    outbound_hash: str | None
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ExternalRef:
     external_id: str
     remote_version: str | None = None
     content_hash: str | None = None
+    echo_hash: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -48,12 +50,13 @@ def lookup(session: Session, refs: Iterable[ExternalRef]) -> dict[tuple[str, str
         for start in range(0, len(ids_list), 5000):
             rows = session.execute(select(
                 Binding.external_id, Binding.id, Binding.record_id, Binding.inbound_hash, Binding.remote_version,
+                Binding.outbound_hash,
             ).where(
                 Binding.external_id.in_(ids_list[start:start + 5000]),
                 Binding.connector == connector, Binding.stream == stream,
             ))
-            for ext, bid, rid, inbound, version in rows:
-                found[(connector, stream, ext)] = BoundRecord(bid, rid, inbound, version)
+            for ext, bid, rid, inbound, version, outbound in rows:
+                found[(connector, stream, ext)] = BoundRecord(bid, rid, inbound, version, outbound)
     return found
 
 
@@ -70,3 +73,22 @@ def find(session: Session, connector: str, stream: str, external_ids: Sequence[s
         tuple_(Binding.connector, Binding.stream) == (connector, stream), Binding.external_id.in_(external_ids)
     ))
     return {str(e): r for e, r in rows}
+
+
+def record_outbound(session: Session, connector: str, stream: str, external_id: str, module: str,
+                    record_id: uuid.UUID, outbound_hash: str, remote_version: str | None) -> None:
+    """Remember what was last sent for a record (creating the binding when the system gave it an id)."""
+    from hub.core.types import new_id, utcnow
+
+    now = utcnow()
+    existing = session.scalar(select(Binding).where(Binding.external_id == external_id,
+                                                    Binding.connector == connector, Binding.stream == stream))
+    if existing is None:
+        session.add(Binding(id=new_id(), connector=connector, stream=stream, external_id=external_id, module=module,
+                            record_id=record_id, outbound_hash=outbound_hash, remote_version=remote_version,
+                            created_at=now, updated_at=now))
+    else:
+        existing.record_id, existing.outbound_hash, existing.updated_at = record_id, outbound_hash, now
+        if remote_version is not None:
+            existing.remote_version = remote_version
+    session.flush()

@@ -45,7 +45,8 @@ def head() -> str | None:
 def drift(url: str) -> list[Any]:
     """Differences between the models and a database migrated to head (empty when they agree)."""
     import hub.core.models
-    import hub.mappings.versions  # noqa: F401
+    import hub.mappings.versions
+    import hub.sync.models
 
     engine = make_engine(url)
     with engine.connect() as conn:

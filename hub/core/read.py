@@ -138,6 +138,19 @@ def get(tx: Tx, module: str, record_id: uuid.UUID | str, include_deleted: bool =
     return render(tx, mod, dict(row))
 
 
+def get_many(tx: Tx, module: str, ids: Sequence[uuid.UUID], include_deleted: bool = False
+             ) -> dict[uuid.UUID, dict[str, Any]]:
+    """Readable records among ``ids``, rendered, by id (one query per 2000 ids)."""
+    mod = tx.module(module)
+    tx.profile.require(module, "read")
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for start in range(0, len(ids), 2000):
+        stmt = statement(tx, mod, include_deleted=include_deleted).where(mod.model.id.in_(ids[start:start + 2000]))
+        for r in tx.session.execute(stmt).mappings():
+            out[r["id"]] = render(tx, mod, dict(r))
+    return out
+
+
 def select_records(tx: Tx, module: str, where: Sequence[Condition] = (), *, order_by: str | None = None,
                    limit: int | None = None, offset: int = 0, include_deleted: bool = False) -> list[dict[str, Any]]:
     """The records the actor may read that satisfy ``where``, rendered."""

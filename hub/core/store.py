@@ -15,11 +15,12 @@ when the caller's transaction rolls back.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
+import pluggy
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
@@ -27,9 +28,10 @@ from hub.config import Settings
 from hub.core import read
 from hub.core.access import AccessProfile, load_profile
 from hub.core.actor import Context
-from hub.core.audit import MASK, AuditLog
+from hub.core.audit import AuditLog
 from hub.core.binding import ExternalRef
 from hub.core.bulk import bulk_insert
+from hub.core.change import Change
 from hub.core.crypto import Keyring, associated_data, is_encrypted
 from hub.core.db import engine_for
 from hub.core.fields import to_json
@@ -39,27 +41,25 @@ from hub.core.modules import ModuleDef, catalog
 from hub.core.types import utcnow
 from hub.core.write import BatchResult, Row, RowResult, write_batch
 from hub.errors import HubError, NotFound, ValidationError
-
-#: A listener told of every batch of created/updated records, in the writing transaction (the outbox).
-ChangeListener = Callable[["Tx", str, Sequence[Any]], None]
+from hub.plugins import plugin_manager
 
 
 class Store:
     """The record store over one database, with the keys to its encrypted fields."""
 
     def __init__(self, engine: Engine, keyring: Keyring, default_region: str | None = None,
-                 listeners: Sequence[ChangeListener] = ()) -> None:
+                 plugins: pluggy.PluginManager | None = None) -> None:
         self.engine = engine
         self.keyring = keyring
         self.default_region = default_region
-        self.listeners = list(listeners)
+        self.plugins = plugins if plugins is not None else plugin_manager()
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Store:
+    def from_settings(cls, settings: Settings | None = None, plugins: pluggy.PluginManager | None = None) -> Store:
         settings = settings or Settings.from_env()
         return cls(engine_for(settings.database_url),
                    Keyring.from_config(settings.encryption_keys, settings.blind_index_key),
-                   settings.default_region)
+                   settings.default_region, plugins)
 
     @contextmanager
     def writing(self, ctx: Context) -> Iterator[Tx]:
@@ -196,12 +196,18 @@ class Tx:
         if changed:
             self.session.execute(update(table).where(table.c.id.in_(changed)).values(
                 deleted_at=now if deleted else None, updated_at=now, version=table.c.version + 1))
-            self.note_changes(module, [_Deleted(rid, deleted) for rid in changed])
+            self.note_changes(module, [Change(rid, "deleted" if deleted else "restored", ("deleted_at",))
+                                       for rid in changed])
         return len(changed)
 
     # -- reads ------------------------------------------------------------------------------------
     def get(self, module: str, record_id: uuid.UUID | str, include_deleted: bool = False) -> dict[str, Any]:
         return read.get(self, module, record_id, include_deleted)
+
+    def get_many(self, module: str, ids: Sequence[uuid.UUID], include_deleted: bool = False
+                 ) -> dict[uuid.UUID, dict[str, Any]]:
+        """Records by id as the actor sees them; ids outside scope or missing are left out."""
+        return read.get_many(self, module, ids, include_deleted)
 
     def query(self, module: str, where: Sequence[read.Condition] = (), **kwargs: Any) -> list[dict[str, Any]]:
         return read.select_records(self, module, where, **kwargs)
@@ -223,10 +229,10 @@ class Tx:
         if self.write:
             self.audit.add(module, record_id, "denied", {"attempt": [None, action]})
 
-    def note_changes(self, module: str, works: Sequence[Any]) -> None:
-        """Tell listeners (the outbox) of changed records, inside this transaction."""
-        for listener in self.store.listeners:
-            listener(self, module, works)
+    def note_changes(self, module: str, changes: Sequence[Change]) -> None:
+        """Tell ``record_changed`` hooks (the outbox among them) of changed records, inside this transaction."""
+        if changes:
+            self.store.plugins.hook.record_changed(tx=self, module=module, changes=changes)
 
     def load_raw(self, mod: ModuleDef, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
         """Stored rows by id (ciphertext as stored), regardless of scope."""
@@ -296,15 +302,6 @@ class Tx:
                 BlindIndex.module == module, BlindIndex.field == field, BlindIndex.record_id.in_(rids)))
         rows = [{"module": module, "field": f, "record_id": rid, "digest": d} for rid, f, d in entries if d]
         bulk_insert(self.session, table_of(BlindIndex), rows)
-
-
-class _Deleted:
-    """A soft delete or restore, as told to change listeners."""
-
-    def __init__(self, record_id: uuid.UUID, deleted: bool) -> None:
-        self.record_id = record_id
-        self.status = "deleted" if deleted else "restored"
-        self.changes = {"deleted_at": [None, MASK]}
 
 
 def _uuid(module: str, value: uuid.UUID | str) -> uuid.UUID:

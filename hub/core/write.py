@@ -10,6 +10,7 @@ commit; in all-or-nothing mode the first failure raises and nothing is written.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from collections import Counter
@@ -25,6 +26,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from hub.core import binding as bindings
 from hub.core.audit import MASK, canonical
 from hub.core.bulk import bulk_insert
+from hub.core.change import Change
 from hub.core.crypto import associated_data
 from hub.core.fields import to_json
 from hub.core.models import Binding, Record
@@ -45,16 +47,28 @@ CHUNK = 2000
 class Row:
     """One record to write: its fields, and how to find the record it may update.
 
-    ``id`` updates that record; ``ref`` upserts through the external-id binding; ``match`` names a field
-    whose value in ``data`` finds the record to update (created when none has it). With none of them the
-    row is created.
+    ``id`` updates that record; ``ref`` upserts through the external-id binding; ``match`` finds the
+    record to update by field values in ``data``: a field name, or match rules tried in order, each a
+    tuple of fields that must all be equal (after the binding, when there is a ``ref``). A row that
+    finds no record is created. On update, ``keep`` fields are never overwritten (only-create and
+    hub-owned fields) and ``newest`` fields only when ``source_time`` is later than the record's last
+    change.
     """
 
     data: Mapping[str, Any]
     id: uuid.UUID | None = None
     ref: bindings.ExternalRef | None = None
-    match: str | None = None
+    match: str | tuple[tuple[str, ...], ...] | None = None
     expected_version: int | None = None
+    keep: frozenset[str] = frozenset()
+    newest: frozenset[str] = frozenset()
+    source_time: dt.datetime | None = None
+
+    @property
+    def match_rules(self) -> tuple[tuple[str, ...], ...]:
+        if self.match is None:
+            return ()
+        return ((self.match,),) if isinstance(self.match, str) else self.match
 
 
 @dataclass
@@ -82,7 +96,7 @@ class BatchResult:
         return [r for r in self.results if r.status == "rejected"]
 
 
-@dataclass
+@dataclass(eq=False)
 class _Work:
     index: int
     row: Row
@@ -108,7 +122,7 @@ def _key(row: Row) -> tuple[str, Any] | None:
     if row.ref is not None:
         return ("ref", row.ref.key)
     if row.match is not None:
-        return ("match", (row.match, str(row.data.get(row.match))))
+        return ("match", tuple((f, str(row.data.get(f))) for f in row.match_rules[0]))
     return None
 
 
@@ -183,7 +197,8 @@ class _Wave:
             if w.status in ("created", "updated"):
                 self.tx.audit.add(self.mod.name, w.record_id, "create" if w.status == "created" else "update",
                                   w.changes)
-        self.tx.note_changes(self.mod.name, [w for w in self.live() if w.status in ("created", "updated")])
+        self.tx.note_changes(self.mod.name, [Change(w.record_id, w.status, tuple(w.changes)) for w in self.live()
+                                             if w.status in ("created", "updated") and w.record_id is not None])
 
     # -- validation -------------------------------------------------------------------------------
     def clean(self, w: _Work) -> None:
@@ -213,21 +228,19 @@ class _Wave:
             w.binding = found.get(w.row.ref.key)
             if w.binding is not None:
                 w.record_id = w.binding.record_id
-                if w.binding.inbound_hash == w.content_hash:
+                echo = w.row.ref.echo_hash is not None and w.binding.outbound_hash == w.row.ref.echo_hash
+                if w.binding.inbound_hash == w.content_hash or echo:  # nothing new, or our own write back
                     w.status = "unchanged"
 
     def resolve(self) -> None:
         live = [w for w in self.live() if not w.status]
-        by_match: dict[str, list[_Work]] = {}
+        unmatched: list[_Work] = []
         for w in live:
             if w.row.id is not None:
                 w.record_id = w.row.id
-            elif w.row.ref is not None:
-                pass  # bound (or not) in skip_unchanged_content
-            elif w.row.match is not None:
-                by_match.setdefault(w.row.match, []).append(w)
-        for fname, group in by_match.items():
-            self.resolve_match(fname, group)
+            elif w.record_id is None and w.row.match is not None:  # no id, no binding (yet)
+                unmatched.append(w)
+        self.resolve_match(unmatched)
         ids = [w.record_id for w in live if w.record_id is not None and w.status != "rejected"]
         existing = self.tx.load_raw(self.mod, ids)
         for w in live:
@@ -246,24 +259,44 @@ class _Wave:
                 continue
             w.existing = raw
 
-    def resolve_match(self, fname: str, group: list[_Work]) -> None:
-        f = self.mod.field(fname)
-        values: dict[Any, list[_Work]] = {}
+    def resolve_match(self, works: list[_Work]) -> None:
+        """Try each row's match rules in order: one query per field per rule, for the whole wave."""
+        pending = works
+        depth = 0
+        while pending:
+            by_rule: dict[tuple[str, ...], list[_Work]] = {}
+            for w in pending:
+                rules = w.row.match_rules
+                if depth < len(rules):
+                    by_rule.setdefault(rules[depth], []).append(w)
+            for rule, group in by_rule.items():
+                self.match_rule(rule, group)
+            pending = [w for w in pending if w.record_id is None and w.status != "rejected"
+                       and depth + 1 < len(w.row.match_rules)]
+            depth += 1
+
+    def match_rule(self, rule: tuple[str, ...], group: list[_Work]) -> None:
+        keys: dict[_Work, tuple[Any, ...]] = {}
         for w in group:
-            v = (w.custom if f.custom else w.values).get(fname)
-            if v is None:
-                self.fail(w, ValidationError(f"{self.mod.name}.{fname}", "is empty, so it cannot be matched on"))
+            key = tuple((w.custom if self.mod.field(f).custom else w.values).get(f) for f in rule)
+            if any(v is None or v == "" for v in key):
+                if isinstance(w.row.match, str):  # one explicit field: an empty value is an error
+                    self.fail(w, ValidationError(f"{self.mod.name}.{rule[0]}", "is empty, so it cannot be matched on"))
                 continue
-            values.setdefault(v, []).append(w)
-        hits = self.tx.ids_by_value(self.mod, fname, list(values))
-        for v, ws in values.items():
-            ids = hits.get(v, [])
-            for w in ws:
-                if len(ids) > 1:
-                    self.fail(w, ValidationError(f"{self.mod.name}.{fname}",
-                                                 f"{v!r} matches {len(ids)} records; cannot tell which to update"))
-                elif ids:
-                    w.record_id = ids[0]
+            keys[w] = key
+        if not keys:
+            return
+        hits = [self.tx.ids_by_value(self.mod, f, list({k[i] for k in keys.values()})) for i, f in enumerate(rule)]
+        for w, key in keys.items():
+            ids = set(hits[0].get(key[0], []))
+            for i in range(1, len(rule)):
+                ids &= set(hits[i].get(key[i], []))
+            if len(ids) > 1:
+                shown = ", ".join(f"{f}={v!r}" for f, v in zip(rule, key, strict=True))
+                self.fail(w, ValidationError(f"{self.mod.name}.{rule[0]}",
+                                             f"{shown} matches {len(ids)} records; cannot tell which to update"))
+            elif ids:
+                w.record_id = ids.pop()
 
     # -- diff -------------------------------------------------------------------------------------
     def prepare(self, w: _Work) -> None:
@@ -304,6 +337,10 @@ class _Wave:
             before = self.tx.plain(self.mod, w.record_id, fname, old_custom.get(fname))
             if to_json(before) != to_json(value):
                 changes[fname] = [before, value]
+        if w.row.keep:
+            changes = {k: v for k, v in changes.items() if k not in w.row.keep}
+        if w.row.newest and not (w.row.source_time is not None and w.row.source_time > old["updated_at"]):
+            changes = {k: v for k, v in changes.items() if k not in w.row.newest}
         if old.get("deleted_at") is not None and w.row.ref is not None:
             changes["deleted_at"] = [old["deleted_at"], None]  # the source has it again: restore
         if not changes:

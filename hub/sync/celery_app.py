@@ -1,11 +1,15 @@
 """The Celery application: at-least-once delivery done right, broker from HUB_BROKER_URL.
 
 With no broker configured it uses kombu's SQLAlchemy transport on an SQLite file under HUB_VAR_DIR,
-so the embedded default needs no server. The database, not Celery, records what a run did; tasks are
-added by the sync engine.
+so the embedded default needs no server. The database, not Celery, records what a run did. Late acks,
+redelivery when a worker is lost and prefetch 1 give at-least-once delivery; the run's claim in the
+database turns that into at-most-one attempt at a time. The visibility timeout (Redis) is longer than
+any run; a run whose worker died is found sooner by its expired lease (the periodic tick).
 """
 
 from __future__ import annotations
+
+import os
 
 from celery import Celery
 
@@ -16,7 +20,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
     """A Celery app configured for late acks, redelivery on worker loss, prefetch 1 and JSON only."""
     settings = settings or Settings.from_env()
     broker = settings.broker_url or f"sqla+sqlite:///{(settings.var_dir / 'broker.db').resolve()}"
-    app = Celery("hub", broker=broker)
+    app = Celery("hub", broker=broker, include=["hub.sync.tasks"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -29,6 +33,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         enable_utc=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={"hub-tick": {"task": "hub.sync.tick",
+                                    "schedule": float(os.environ.get("HUB_SYNC_TICK_SECONDS", "30"))}},
     )
     return app
 

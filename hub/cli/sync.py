@@ -1,0 +1,333 @@
+"""`hub connectors`, `hub connector ...`, `hub sync`, `hub runs`, `hub deadletters`, `hub lineage`, `hub worker`."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.cli import CliState, pass_state
+from hub.errors import ConfigError
+from hub.sync import deadletters as letters
+from hub.sync import dispatch, instances
+from hub.sync.connector_types import connector_types
+from hub.sync.lineage import lineage as field_lineage
+from hub.sync.models import ConnectorInstance, DeadLetter, Route, SyncRun
+
+
+def _load(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    data = yaml.safe_load(text) if path.suffix in (".yml", ".yaml") else json.loads(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a connector config is an object")
+    return data
+
+
+@click.command("connectors")
+def list_types() -> None:
+    """List the connector types installed (built-in and from plugins)."""
+    for name, cls in sorted(connector_types().items()):
+        click.echo(f"{name:16} {cls.title or cls.__doc__.splitlines()[0] if cls.__doc__ else ''}")
+
+
+@click.group("connector")
+def connector() -> None:
+    """Configure connector instances and their routes."""
+
+
+@connector.command("add")
+@click.argument("name")
+@click.option("--type", "type_name", required=True, help="Connector type (see `hub connectors`).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="YAML or JSON file with the connector's settings (secrets are stored encrypted).")
+@pass_state
+def add(state: CliState, name: str, type_name: str, config_file: Path) -> None:
+    """Add a connector instance called NAME."""
+    store = state.store
+    with store.writing(state.context()) as tx:
+        instances.add_instance(tx.session, tx.audit, store.keyring, connector_types(), name, type_name,
+                               _load(config_file))
+    click.echo(f"added {name} ({type_name}); check it with: hub connector check {name}")
+
+
+@connector.command("list")
+@pass_state
+def list_instances(state: CliState) -> None:
+    """List connector instances with their routes."""
+    with Session(state.store.engine) as session:
+        for inst in session.scalars(select(ConnectorInstance).order_by(ConnectorInstance.name)):
+            flags = ("" if inst.enabled else " DISABLED") + (" PAUSED" if inst.paused else "")
+            click.echo(f"{inst.name} ({inst.type}){flags}")
+            for r in session.scalars(select(Route).where(Route.instance == inst.name).order_by(Route.stream)):
+                sched = f" every '{r.schedule}'" if r.schedule else ""
+                click.echo(f"    {r.stream} {r.direction} {r.module} via {r.mapping}{sched}")
+
+
+@connector.command("show")
+@click.argument("name")
+@pass_state
+def show(state: CliState, name: str) -> None:
+    """Show an instance's settings (secrets masked)."""
+    with Session(state.store.engine) as session:
+        inst = instances.get_instance(session, name)
+        click.echo(yaml.safe_dump(instances.describe(state.store.keyring, connector_types(), inst),
+                                  allow_unicode=True, sort_keys=False))
+
+
+@connector.command("check")
+@click.argument("name")
+@pass_state
+def check(state: CliState, name: str) -> None:
+    """Test the connection and credentials of an instance; list its streams."""
+    with Session(state.store.engine) as session:
+        inst = instances.get_instance(session, name)
+    live = instances.build(state.store.keyring, connector_types(), inst)
+    try:
+        live.check()
+        streams = live.discover()
+    finally:
+        live.close()
+    click.echo(f"{name}: ok")
+    for s in streams:
+        click.echo(f"    {s.name}: {len(s.fields)} fields, key {s.key}{', writable' if s.writable else ''}")
+
+
+@connector.command("route")
+@click.argument("name")
+@click.argument("stream")
+@click.option("--module", required=True, help="Hub module the stream syncs with.")
+@click.option("--mapping", required=True, help="Name of a saved mapping (`hub mapping save`).")
+@click.option("--direction", type=click.Choice(["inbound", "outbound"]), default="inbound", show_default=True)
+@click.option("--schedule", help="Cron expression for scheduled runs, e.g. '*/15 * * * *'.")
+@click.option("--batch-size", default=1000, show_default=True)
+@click.option("--max-attempts", default=5, show_default=True, help="Attempts before a run is dead.")
+@pass_state
+def route(state: CliState, name: str, stream: str, module: str, mapping: str, direction: str, schedule: str | None,
+          batch_size: int, max_attempts: int) -> None:
+    """Sync STREAM of instance NAME with a hub MODULE through a MAPPING."""
+    with state.store.writing(state.context()) as tx:
+        instances.add_route(tx.session, tx.audit, name, stream, direction, module, mapping, schedule=schedule,
+                            batch_size=batch_size, max_attempts=max_attempts)
+    click.echo(f"{name}/{stream} ({direction}) <-> {module} via {mapping}")
+
+
+def _toggle(field: str, value: bool, verb: str) -> click.Command:
+    @click.command(verb)
+    @click.argument("name")
+    @pass_state
+    def command(state: CliState, name: str) -> None:
+        store = state.store
+        with store.writing(state.context()) as tx:
+            instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name, **{field: value})
+        click.echo(f"{name}: {verb}d")
+
+    command.help = f"{verb.capitalize()} an instance."
+    return command
+
+
+for _field, _value, _verb in (("enabled", True, "enable"), ("enabled", False, "disable"),
+                              ("paused", True, "pause"), ("paused", False, "resume")):
+    connector.add_command(_toggle(_field, _value, _verb))
+
+
+@click.command("sync")
+@click.argument("name")
+@click.option("--stream", help="One stream (default: every inbound route of the instance).")
+@click.option("--direction", type=click.Choice(["inbound", "outbound"]), default="inbound", show_default=True)
+@click.option("--full", is_flag=True, help="Read from the start instead of the last checkpoint.")
+@click.option("--wait", is_flag=True, help="Wait for the runs to finish, showing live counts.")
+@click.option("--timeout", default=3600.0, show_default=True, help="Seconds to wait with --wait.")
+@pass_state
+def sync(state: CliState, name: str, stream: str | None, direction: str, full: bool, wait: bool,
+         timeout: float) -> None:
+    """Start sync runs of instance NAME (a worker carries them out: `hub worker`)."""
+    store = state.store
+    with Session(store.engine) as session:
+        instances.get_instance(session, name)
+        streams = [stream] if stream else list(session.scalars(select(Route.stream).where(
+            Route.instance == name, Route.direction == direction, Route.enabled.is_(True))))
+    if not streams:
+        raise ConfigError(f"{name} has no {direction} routes; add one with `hub connector route`")
+    started = [dispatch.start(store, name, s, direction, full=full) for s in streams]
+    for run in started:
+        click.echo(f"run {run.id} queued: {name}/{run.stream} {direction}{' (full)' if full else ''}")
+    if wait:
+        failed = [r for r in (_wait(store, run.id, timeout) for run in started) if r.status != "succeeded"]
+        if failed:
+            raise click.exceptions.Exit(1)
+
+
+def _wait(store: Any, run_id: uuid.UUID, timeout: float) -> SyncRun:
+    deadline, spin = time.monotonic() + timeout, 0
+    while True:
+        with Session(store.engine) as session:
+            run = session.get(SyncRun, run_id)
+        assert run is not None
+        bar = "=" * (spin % 20) + ">" + " " * (19 - spin % 20)
+        line = (f"\r[{bar}] {run.stream} {run.status:9} read {run.read}  created {run.created}  updated {run.updated}"
+                f"  unchanged {run.unchanged}  deleted {run.deleted}  quarantined {run.quarantined}"
+                f"  written {run.written}  retries {run.retries}")
+        click.echo(line, nl=False, err=True)
+        if run.status in ("succeeded", "failed", "dead"):
+            click.echo("", err=True)
+            click.echo(f"run {run.id}: {run.status}" + (f": {run.error}" if run.error else ""))
+            return run
+        if time.monotonic() > deadline:
+            click.echo("", err=True)
+            raise click.ClickException(f"run {run.id} still {run.status} after {timeout:.0f}s (is a worker running?)")
+        spin += 1
+        time.sleep(0.5)
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """Sync runs: what each did, where it stands."""
+
+
+@runs_group.command("list")
+@click.option("--instance")
+@click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed", "dead"]))
+@click.option("--limit", default=20, show_default=True)
+@pass_state
+def list_runs(state: CliState, instance: str | None, status: str | None, limit: int) -> None:
+    """List recent runs."""
+    stmt = select(SyncRun).order_by(SyncRun.queued_at.desc()).limit(limit)
+    if instance:
+        stmt = stmt.where(SyncRun.instance == instance)
+    if status:
+        stmt = stmt.where(SyncRun.status == status)
+    with Session(state.store.engine) as session:
+        for r in session.scalars(stmt):
+            click.echo(f"{r.id}  {r.queued_at:%Y-%m-%d %H:%M:%S}  {r.instance}/{r.stream} {r.direction:8} {r.status:9} "
+                       f"read {r.read} created {r.created} updated {r.updated} unchanged {r.unchanged} "
+                       f"quarantined {r.quarantined} attempts {r.attempts}")
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@pass_state
+def show_run(state: CliState, run_id: str) -> None:
+    """Show one run in full."""
+    with Session(state.store.engine) as session:
+        run = session.get(SyncRun, _uuid(run_id))
+        if run is None:
+            raise ConfigError(f"no sync run {run_id}")
+        fields = ["id", "instance", "stream", "direction", "kind", "status", "full", "attempts", "max_attempts",
+                  "mapping", "mapping_version", "read", "created", "updated", "unchanged", "deleted", "skipped",
+                  "quarantined", "written", "retries", "queued_at", "started_at", "finished_at", "lease_owner",
+                  "checkpoint", "error"]
+        for f in fields:
+            click.echo(f"{f:16} {getattr(run, f)}")
+        if run.started_at and run.finished_at:
+            secs = (run.finished_at - run.started_at).total_seconds()
+            click.echo(f"{'duration':16} {secs:.1f}s ({run.read / secs if secs else 0:.0f} records/s)")
+
+
+@click.group("deadletters")
+def deadletters() -> None:
+    """Records a run could not land: look at them, replay them."""
+
+
+@deadletters.command("list")
+@click.option("--run", "run_id", help="Only this run's.")
+@click.option("--all", "show_all", is_flag=True, help="Include replayed ones.")
+@pass_state
+def list_letters(state: CliState, run_id: str | None, show_all: bool) -> None:
+    """List dead letters (open ones by default)."""
+    stmt = select(DeadLetter).order_by(DeadLetter.created_at)
+    if run_id:
+        stmt = stmt.where(DeadLetter.run_id == _uuid(run_id))
+    if not show_all:
+        stmt = stmt.where(DeadLetter.status == "open")
+    with Session(state.store.engine) as session:
+        rows = list(session.scalars(stmt))
+    for d in rows:
+        click.echo(f"{d.id}  {d.instance}/{d.stream} {d.direction} {d.external_id or d.record_id}  "
+                   f"{d.status}  {d.error_kind}: {d.error}")
+    click.echo(f"({len(rows)} dead letters)", err=True)
+
+
+@deadletters.command("show")
+@click.argument("letter_id")
+@pass_state
+def show_letter(state: CliState, letter_id: str) -> None:
+    """Show one dead letter with its payload."""
+    with Session(state.store.engine) as session:
+        d = session.get(DeadLetter, _uuid(letter_id))
+        if d is None:
+            raise ConfigError(f"no dead letter {letter_id}")
+        for f in ("id", "run_id", "instance", "stream", "direction", "external_id", "record_id", "status",
+                  "error_kind", "error", "mapping", "mapping_version", "attempts", "created_at", "replayed_at"):
+            click.echo(f"{f:16} {getattr(d, f)}")
+        click.echo("payload:")
+        click.echo(json.dumps(d.payload, ensure_ascii=False, indent=2, default=str))
+
+
+@deadletters.command("replay")
+@click.argument("letter_ids", nargs=-1)
+@click.option("--run", "run_id", help="Replay every open dead letter of this run.")
+@click.option("--mapping", type=click.Choice(["pinned", "latest"]), default="pinned", show_default=True,
+              help="Map with the route's pinned version or the newest saved one.")
+@pass_state
+def replay(state: CliState, letter_ids: tuple[str, ...], run_id: str | None, mapping: str) -> None:
+    """Replay dead letters (by id, or all of a run) now, through the chosen mapping version."""
+    if not letter_ids and not run_id:
+        raise click.UsageError("give dead letter ids or --run RUN_ID")
+    with Session(state.store.engine) as session:
+        found = letters.open_letters(session, run_id=_uuid(run_id) if run_id else None,
+                                     ids=[_uuid(i) for i in letter_ids])
+    if not found:
+        raise ConfigError("no open dead letters match")
+    report = letters.replay(state.store, found, mapping)
+    click.echo(f"replayed {report.replayed}, failed again {report.failed}, requeued for sending {report.requeued}"
+               + (f" (run {report.run_id})" if report.run_id else ""))
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("lineage")
+@click.argument("module")
+@click.argument("record_id")
+@pass_state
+def lineage(state: CliState, module: str, record_id: str) -> None:
+    """Show, per field, which run, connector, source record and mapping version last set it."""
+    with state.store.reading(state.context()) as tx:
+        tx.get(module, record_id, include_deleted=True)
+        rows = field_lineage(tx.session, module, record_id)
+    for o in rows:
+        origin = (f"run {o.run_id} {o.stream} record {o.external_id} mapping {o.mapping} v{o.mapping_version}"
+                  if o.run_id else "")
+        click.echo(f"{o.field:20} {o.at[:19]}Z {o.action:7} {o.actor:24} {origin}".rstrip())
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, help="Runs executed at once by this worker.")
+@click.option("--beat", is_flag=True, help="Also run the scheduler (exactly one per deployment).")
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(concurrency: int, beat: bool, loglevel: str) -> None:
+    """Run a Celery worker for sync runs (with no HUB_BROKER_URL: the embedded broker, no server needed)."""
+    from hub.sync.celery_app import app
+
+    argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "--without-gossip",
+            "--without-mingle", "--pool=" + ("solo" if concurrency == 1 else "prefork")]
+    if beat:
+        argv.append("--beat")
+    app.worker_main(argv)
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ConfigError(f"{value!r} is not an id") from None
+
+
+COMMANDS = [list_types, connector, sync, runs_group, deadletters, lineage, worker]
+

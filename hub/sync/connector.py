@@ -1,0 +1,143 @@
+"""The connector contract: one class per external system, small overridable methods, errors by intent.
+
+    class Odoo(Connector):
+        type_name = "odoo"
+        config_schema = {...}                       # JSON Schema; secret properties carry "secret": true
+        def check(self) -> None: ...                # test the connection; AuthError / RetryableError
+        def discover(self) -> list[Stream]: ...     # the streams and their fields
+        def read(self, stream, state) -> Iterator[Record | Checkpoint]: ...
+        def write(self, stream, records, idempotency_key) -> list[WriteResult]: ...
+        def parse_webhook(self, headers, body) -> list[Record]: ...   # where it applies
+
+``read`` yields records and, after them, checkpoints: opaque JSON state that ``read`` accepts back to
+continue after the records it covers. The engine commits a checkpoint in the same transaction as the
+records before it, so a run that dies resumes from its last checkpoint without loss or duplication.
+Library exceptions are translated at this boundary into RetryableError or PermanentError; the engine
+catches only those.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import jsonschema
+
+from hub.errors import ConfigError, PermanentError
+
+SECRET_MASK = "********"
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A kind of record a connector reads or writes: its fields (name -> JSON type) and key."""
+
+    name: str
+    fields: Mapping[str, str]
+    key: str = "id"
+    cursor: str | None = None
+    writable: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record of a stream, with its external id and, where the system has one, its version."""
+
+    stream: str
+    external_id: str
+    data: Mapping[str, Any]
+    version: str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """State that resumes ``read`` after every record yielded before it."""
+
+    state: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome of writing one record: its external id, or the error (and whether a retry may help)."""
+
+    external_id: str | None
+    ok: bool = True
+    error: str | None = None
+    retryable: bool = False
+    version: str | None = None
+
+
+@dataclass
+class Connector:
+    """Base class of every connector. Subclasses set ``type_name`` and ``config_schema`` and override
+    what their system supports; the defaults refuse clearly."""
+
+    config: Mapping[str, Any]
+    name: str = "unnamed"
+    options: dict[str, Any] = field(default_factory=dict)
+
+    type_name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+
+    def __post_init__(self) -> None:
+        validate_config(type(self), self.config)
+
+    # -- the contract ---------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Test the connection and credentials; raise AuthError, ConfigError or RetryableError."""
+
+    def discover(self) -> list[Stream]:
+        """The streams this system offers."""
+        return []
+
+    def read(self, stream: str, state: Mapping[str, Any] | None) -> Iterator[Record | Checkpoint]:
+        """Records of ``stream`` changed since ``state`` (None: from the start), with checkpoints."""
+        raise PermanentError(f"{self.type_name}: stream {stream!r} cannot be read")
+
+    def write(self, stream: str, records: Sequence[Record], idempotency_key: str) -> list[WriteResult]:
+        """Create or update ``records`` in the system; repeating a key must not write twice."""
+        raise PermanentError(f"{self.type_name}: stream {stream!r} cannot be written")
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[Record]:
+        """Verify a webhook's signature and return the records it carries."""
+        raise PermanentError(f"{self.type_name}: does not receive webhooks")
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def stream(self, name: str) -> Stream:
+        """The discovered stream called ``name``, or ConfigError listing the ones there are."""
+        streams = {s.name: s for s in self.discover()}
+        if name not in streams:
+            raise ConfigError(f"{self.type_name}: no stream {name!r}; streams: {', '.join(streams) or 'none'}")
+        return streams[name]
+
+
+def secret_fields(schema: Mapping[str, Any]) -> set[str]:
+    """Top-level properties of a config schema marked ``"secret": true``."""
+    return {k for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict) and v.get("secret")}
+
+
+def masked(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config with every secret value replaced by a mask (for show, logs and the API)."""
+    secrets = secret_fields(schema)
+    return {k: (SECRET_MASK if k in secrets and v is not None else copy.deepcopy(v)) for k, v in config.items()}
+
+
+def validate_config(cls: type[Connector], config: Mapping[str, Any]) -> None:
+    """ConfigError naming the path and problem when ``config`` does not fit the connector's schema."""
+    validator = jsonschema.Draft202012Validator(cls.config_schema)
+    errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
+    if errors:
+        secrets = secret_fields(cls.config_schema)
+        problems = []
+        for e in errors:
+            path = ".".join(str(p) for p in e.absolute_path) or "config"
+            message = e.message if not (set(map(str, e.absolute_path)) & secrets) else "is not valid"
+            problems.append(f"{path}: {message}")
+        raise ConfigError(f"{cls.type_name} config: " + "; ".join(problems))

@@ -1,0 +1,40 @@
+"""Starting runs: create the run row (the truth), then send its Celery message.
+
+If the message cannot be sent (the broker is down), the run stays queued and the periodic tick sends
+it again; if a message is delivered twice, the run's claim lets only one attempt proceed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.orm import Session
+
+from hub.core.store import Store
+from hub.sync import runs
+from hub.sync.models import SyncRun
+
+log = logging.getLogger("hub.sync")
+
+
+def send(run_id: uuid.UUID, countdown: float | None = None) -> bool:
+    """Send the Celery message for a run; False (and logged) when the broker cannot be reached."""
+    from hub.sync.tasks import run_sync
+
+    try:
+        run_sync.apply_async((str(run_id),), countdown=countdown)
+    except Exception as exc:  # the broker is down: the tick will send it later
+        log.warning("run %s: could not send to the broker (%s); it stays queued", run_id, exc)
+        return False
+    return True
+
+
+def start(store: Store, instance: str, stream: str, direction: str = "inbound", *, full: bool = False,
+          kind: str = "sync") -> SyncRun:
+    """Queue a run of the route (reusing one already queued) and send it to the workers."""
+    with Session(store.engine, expire_on_commit=False) as session, session.begin():
+        run, created = runs.queue(session, instance, stream, direction, full=full, kind=kind)
+    if created:
+        send(run.id)
+    return run

@@ -1,0 +1,144 @@
+"""Connector instances and routes: configure, encrypt secrets at rest, build the live connector.
+
+Secret config values (schema properties marked ``"secret": true``) are stored encrypted with the
+store's keyring, bound to the instance and field; ``show`` and the audit trail see them masked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from croniter import croniter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.core.audit import AuditLog
+from hub.core.crypto import Keyring, associated_data, is_encrypted
+from hub.core.models import RECORD_MODELS
+from hub.core.types import utcnow
+from hub.errors import ConfigError, ValidationError
+from hub.sync.connector import Connector, masked, secret_fields, validate_config
+from hub.sync.models import DIRECTIONS, ConnectorInstance, Route
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,119}$")
+
+
+def get_instance(session: Session, name: str) -> ConnectorInstance:
+    """The instance called ``name``, or ConfigError listing the ones there are."""
+    row = session.scalar(select(ConnectorInstance).where(ConnectorInstance.name == name))
+    if row is None:
+        names = list(session.scalars(select(ConnectorInstance.name).order_by(ConnectorInstance.name)))
+        raise ConfigError(f"no connector instance {name!r}; instances: {', '.join(names) or 'none'}")
+    return row
+
+
+def _connector_class(types: Mapping[str, type[Connector]], type_name: str) -> type[Connector]:
+    cls = types.get(type_name)
+    if cls is None:
+        raise ConfigError(f"no connector type {type_name!r}; types: {', '.join(sorted(types)) or 'none'}")
+    return cls
+
+
+def _seal(keyring: Keyring, cls: type[Connector], name: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    secrets = secret_fields(cls.config_schema)
+    return {k: (keyring.encrypt(json.dumps(v), associated_data("connector_instances", name, k))
+                if k in secrets and v is not None else v) for k, v in config.items()}
+
+
+def plain_config(keyring: Keyring, instance: ConnectorInstance) -> dict[str, Any]:
+    """The instance's config with secrets decrypted (only for building the connector; never log it)."""
+    return {k: (json.loads(keyring.decrypt(v, associated_data("connector_instances", instance.name, k)))
+                if is_encrypted(v) else v) for k, v in instance.config.items()}
+
+
+def add_instance(session: Session, log: AuditLog, keyring: Keyring, types: Mapping[str, type[Connector]],
+                 name: str, type_name: str, config: Mapping[str, Any]) -> ConnectorInstance:
+    """Configure a new instance after validating its config against the type's schema."""
+    if not NAME.match(name):
+        raise ValidationError("connector name", f"{name!r}: use lower-case letters, digits, '.', '_' or '-'")
+    if session.scalar(select(ConnectorInstance.id).where(ConnectorInstance.name == name)) is not None:
+        raise ValidationError("connector name", f"an instance called {name!r} exists")
+    cls = _connector_class(types, type_name)
+    validate_config(cls, config)
+    row = ConnectorInstance(name=name, type=type_name, config=_seal(keyring, cls, name, config))
+    session.add(row)
+    session.flush()
+    log.add("connector_instances", row.id, "create",
+            {"name": [None, name], "type": [None, type_name], "config": [None, masked(cls.config_schema, config)]})
+    return row
+
+
+def update_instance(session: Session, log: AuditLog, keyring: Keyring, types: Mapping[str, type[Connector]],
+                    name: str, *, config: Mapping[str, Any] | None = None, enabled: bool | None = None,
+                    paused: bool | None = None, rate_limit: float | None = None) -> ConnectorInstance:
+    """Change an instance's config (validated, secrets re-sealed), enable/disable, pause/resume, rate limit."""
+    row = get_instance(session, name)
+    cls = _connector_class(types, row.type)
+    changes: dict[str, list[Any]] = {}
+    if config is not None:
+        validate_config(cls, config)
+        changes["config"] = [masked(cls.config_schema, plain_config(keyring, row)), masked(cls.config_schema, config)]
+        row.config = _seal(keyring, cls, name, config)
+    for field, value in (("enabled", enabled), ("paused", paused), ("rate_limit", rate_limit)):
+        if value is not None and getattr(row, field) != value:
+            changes[field] = [getattr(row, field), value]
+            setattr(row, field, value)
+    if changes:
+        row.updated_at = utcnow()
+        session.flush()
+        log.add("connector_instances", row.id, "update", changes)
+    return row
+
+
+def build(keyring: Keyring, types: Mapping[str, type[Connector]], instance: ConnectorInstance) -> Connector:
+    """The live connector of an instance."""
+    cls = _connector_class(types, instance.type)
+    return cls(config=plain_config(keyring, instance), name=instance.name)
+
+
+def describe(keyring: Keyring, types: Mapping[str, type[Connector]], instance: ConnectorInstance) -> dict[str, Any]:
+    """The instance as people and the API may see it: secrets masked."""
+    cls = _connector_class(types, instance.type)
+    return {"name": instance.name, "type": instance.type, "enabled": instance.enabled, "paused": instance.paused,
+            "rate_limit": instance.rate_limit, "config": masked(cls.config_schema, plain_config(keyring, instance))}
+
+
+def add_route(session: Session, log: AuditLog, instance: str, stream: str, direction: str, module: str,
+              mapping: str, *, schedule: str | None = None, batch_size: int = 1000, max_attempts: int = 5) -> Route:
+    """Say that ``stream`` of ``instance`` syncs with ``module`` through ``mapping``, in ``direction``."""
+    get_instance(session, instance)
+    if direction not in DIRECTIONS:
+        raise ValidationError("direction", f"{direction!r} is not one of {', '.join(DIRECTIONS)}")
+    if module not in RECORD_MODELS:
+        raise ValidationError("module", f"{module!r} is not a module")
+    if schedule is not None and not croniter.is_valid(schedule):
+        raise ValidationError("schedule", f"{schedule!r} is not a cron expression (e.g. '*/15 * * * *')")
+    if not 1 <= batch_size <= 50_000:
+        raise ValidationError("batch_size", f"{batch_size} is not between 1 and 50000")
+    if max_attempts < 1:
+        raise ValidationError("max_attempts", "must be at least 1")
+    route = session.scalar(select(Route).where(Route.instance == instance, Route.stream == stream,
+                                               Route.direction == direction))
+    before = None if route is None else {"module": route.module, "mapping": route.mapping, "schedule": route.schedule}
+    if route is None:
+        route = Route(instance=instance, stream=stream, direction=direction)
+        session.add(route)
+    route.module, route.mapping, route.schedule = module, mapping, schedule
+    route.batch_size, route.max_attempts, route.enabled = batch_size, max_attempts, True
+    session.flush()
+    log.add("sync_routes", route.id, "create" if before is None else "update",
+            {"route": [before, {"module": module, "mapping": mapping, "schedule": schedule}]})
+    return route
+
+
+def get_route(session: Session, instance: str, stream: str, direction: str = "inbound") -> Route:
+    """The route of ``stream`` of ``instance``, or ConfigError listing the instance's routes."""
+    route = session.scalar(select(Route).where(Route.instance == instance, Route.stream == stream,
+                                               Route.direction == direction))
+    if route is None:
+        have = [f"{r.stream} ({r.direction})" for r in session.scalars(select(Route).where(Route.instance == instance))]
+        raise ConfigError(f"{instance}: no {direction} route for stream {stream!r}; routes: {', '.join(have) or 'none'}")
+    return route

@@ -1,0 +1,148 @@
+"""An outbound run: follow the outbox, map hub records back to the system's fields, write, bind.
+
+Entries made by this same instance's inbound runs are skipped (they came from there). A record whose
+outbound payload hashes the same as what was last sent is not sent again. Each batch is written with
+an idempotency key built from the outbox ids it covers, so a retry after a crash or a transient error
+cannot write twice; the bindings and the outbox cursor then commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
+
+from hub.core import binding as bindings
+from hub.core.actor import Actor, Context
+from hub.core.audit import canonical
+from hub.core.bulk import bulk_insert
+from hub.core.models import Binding
+from hub.core.models.base import table_of
+from hub.core.store import Store
+from hub.core.types import new_id, utcnow
+from hub.errors import MappingError, RetryableError
+from hub.sync import runs
+from hub.sync.connector import Connector, Record
+from hub.sync.engine import Tally, add_counts, save_state
+from hub.sync.models import DeadLetter, OutboxEntry, StreamState, SyncRun
+
+
+def payload_hash(values: dict[str, Any]) -> str:
+    """The hash of an outbound payload (also what echo suppression compares inbound data with)."""
+    return hashlib.sha256(canonical(values).encode()).hexdigest()
+
+
+@dataclass
+class OutboundRun:
+    """Execute one attempt of an outbound run (already claimed by this worker)."""
+
+    store: Store
+    run: SyncRun
+    connector: Connector
+    mapping: Any
+    mapping_version: int | None
+    module: str
+    batch_size: int = 500
+    lease_seconds: float = runs.LEASE_SECONDS
+    retry: Any = None
+    tally: Tally = field(default_factory=Tally)
+
+    def cursor(self, session: Session) -> int:
+        state = session.scalar(select(StreamState.state).where(
+            StreamState.instance == self.run.instance, StreamState.stream == self.run.stream,
+            StreamState.direction == "outbound"))
+        return int((state or {}).get("outbox_id", 0))
+
+    def execute(self) -> Tally:
+        ctx = Context(Actor.connector(self.run.instance), self.run.instance, request_id=str(self.run.id))
+        while True:
+            with Session(self.store.engine) as session:
+                entries = list(session.scalars(select(OutboxEntry).where(
+                    OutboxEntry.module == self.module, OutboxEntry.id > self.cursor(session))
+                    .order_by(OutboxEntry.id).limit(self.batch_size)))
+            if not entries:
+                return self.tally
+            self.batch(ctx, entries)
+
+    def batch(self, ctx: Context, entries: list[OutboxEntry]) -> None:
+        instance, stream = self.run.instance, self.run.stream
+        latest: dict[uuid.UUID, OutboxEntry] = {}
+        for e in entries:
+            if e.origin != instance:
+                latest[e.record_id] = e
+        tally, dead = Tally(), []
+        with self.store.reading(ctx) as tx:
+            records = tx.get_many(self.module, list(latest), include_deleted=True)
+            bound = {b.record_id: b for b in bindings.for_records(tx.session, self.module, list(latest))
+                     if b.connector == instance and b.stream == stream}
+        outgoing: list[tuple[uuid.UUID, Record, str]] = []
+        for rid, record in records.items():
+            binding: Binding | None = bound.get(rid)
+            if record.get("deleted_at") is not None:
+                if binding is not None:
+                    outgoing.append((rid, Record(stream, binding.external_id, {}, deleted=True), "deleted"))
+                continue
+            try:
+                values = self.mapping.outbound(record)
+            except MappingError as exc:
+                dead.append(self.dead_letter(rid, record, "mapping", str(exc)))
+                continue
+            if values is None:
+                tally.add("skipped")
+                continue
+            digest = payload_hash(values)
+            if binding is not None and binding.outbound_hash == digest:
+                tally.add("unchanged")
+                continue
+            outgoing.append((rid, Record(stream, binding.external_id if binding else "", values), digest))
+        key = f"{instance}:{stream}:outbox:{entries[0].id}-{entries[-1].id}"
+        results = self.write([r for _, r, _ in outgoing], key) if outgoing else []
+        with self.store.writing(ctx) as tx:
+            runs.heartbeat(tx.session, self.run, self.lease_seconds)
+            for (rid, rec, digest), res in zip(outgoing, results, strict=True):
+                if res.ok and res.external_id and not rec.deleted:
+                    bindings.record_outbound(tx.session, instance, stream, res.external_id, self.module, rid,
+                                             digest, res.version)
+                    tally.add("written")
+                elif res.ok:
+                    tally.add("deleted" if rec.deleted else "written")
+                else:
+                    dead.append(self.dead_letter(rid, dict(rec.data), "permanent", res.error or "refused"))
+            bulk_insert(tx.session, table_of(DeadLetter), dead)
+            tally.add("quarantined", len(dead))
+            tally.add("read", len(entries))
+            save_state(tx.session, self.run, {"outbox_id": entries[-1].id})
+            add_counts(tx.session, self.run, tally, {"outbox_id": entries[-1].id})
+        for k, v in tally.values.items():
+            self.tally.add(k, v)
+
+    def write(self, records: list[Record], key: str) -> list[Any]:
+        """``connector.write`` with retries of transient failures, the same idempotency key each time."""
+        def attempt() -> list[Any]:
+            results = self.connector.write(self.run.stream, records, key)
+            if len(results) != len(records):
+                raise RetryableError(f"{self.connector.type_name} returned {len(results)} results for "
+                                     f"{len(records)} records")
+            if any(not r.ok and r.retryable for r in results):
+                raise RetryableError(next(r.error for r in results if not r.ok and r.retryable) or "retryable")
+            return results
+
+        policy = self.retry
+        retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=policy.wait,
+                            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_seconds),
+                            reraise=True)
+        return retrying(attempt)
+
+    def dead_letter(self, rid: uuid.UUID, payload: dict[str, Any], kind: str, error: str) -> dict[str, Any]:
+        from hub.core.fields import to_json
+
+        return {"id": new_id(), "run_id": self.run.id, "instance": self.run.instance, "stream": self.run.stream,
+                "direction": "outbound", "external_id": None, "record_id": rid,
+                "payload": {k: to_json(v) for k, v in payload.items()}, "version": None, "error_kind": kind,
+                "error": error, "mapping": self.mapping.name, "mapping_version": self.mapping_version,
+                "attempts": self.run.attempts, "status": "open", "created_at": utcnow()}

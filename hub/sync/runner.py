@@ -1,0 +1,155 @@
+"""Runs one attempt of a sync run: claim it, build its connector and mapping, execute with retries, finish.
+
+This is what a Celery task calls (hub.sync.tasks); it holds the policy, not the mechanics:
+transient connector errors (RetryableError) are retried with exponential backoff and jitter, bounded
+in attempts and time, honouring a server's Retry-After; a permanent or configuration error fails the
+run; anything else ends the attempt, and the run is queued again until its attempts run out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_exponential_jitter
+
+from hub.core.store import Store
+from hub.errors import ConfigError, PermanentError, RetryableError
+from hub.sync import runs
+from hub.sync.connector import Connector
+from hub.sync.engine import InboundRun, Tally
+from hub.sync.instances import build, get_instance, get_route
+from hub.sync.models import SyncRun
+
+log = logging.getLogger("hub.sync")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient connector errors are retried within one attempt."""
+
+    attempts: int = 8
+    max_seconds: float = 600.0
+    initial: float = 0.5
+    cap: float = 60.0
+
+    def wait(self, state: RetryCallState) -> float:
+        """Exponential backoff with jitter, but never less than the server's Retry-After."""
+        backoff = wait_exponential_jitter(initial=self.initial, max=self.cap)(state)
+        exc = state.outcome.exception() if state.outcome else None
+        after = getattr(exc, "retry_after", None) or 0.0
+        return max(backoff, min(float(after), self.cap * 5))
+
+
+@lru_cache(maxsize=64)
+def _compiled(name: str, version: int, spec_hash: str, spec: str) -> Any:
+    from hub.mappings import compile_mapping
+
+    return compile_mapping(spec)
+
+
+def load_mapping(session: Session, name: str, version: int | None = None) -> tuple[Any, int]:
+    """A mapping version (default: the pinned one, else the latest), compiled once per process."""
+    from hub.mappings.versions import get
+
+    found = get(session, name, version)
+    return _compiled(found.name, found.version, found.spec_hash, found.spec), found.version
+
+
+def worker_id() -> str:
+    """A name for this attempt's lease: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Runner:
+    """Executes runs for one worker process."""
+
+    store: Store
+    types: Mapping[str, type[Connector]]
+    lease_seconds: float = runs.LEASE_SECONDS
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    on_batch: Callable[[SyncRun, Tally], None] | None = None
+
+    def execute(self, run_id: uuid.UUID) -> str | None:
+        """One attempt of the run; returns its status afterwards, or None if there was nothing to do.
+
+        Raises runs.Busy when another worker holds the run or its route (the caller retries later).
+        """
+        engine = self.store.engine
+        run = runs.claim(engine, run_id, worker_id(), self.lease_seconds)
+        if run is None:
+            return None
+        connector: Connector | None = None
+        try:
+            with Session(engine) as session:
+                instance = get_instance(session, run.instance)
+                route = get_route(session, run.instance, run.stream, run.direction)
+                mapping, version = load_mapping(session, route.mapping)
+            connector = build(self.store.keyring, self.types, instance)
+            if run.direction == "inbound":
+                job = InboundRun(self.store, run, connector, mapping, version, route.batch_size,
+                                 self.lease_seconds, instance.rate_limit,
+                                 on_batch=(lambda t: self.on_batch(run, t)) if self.on_batch else None)
+                self.with_retries(run, job.execute)
+            else:
+                from hub.sync.outbound import OutboundRun
+
+                out = OutboundRun(self.store, run, connector, mapping, version, route.module, route.batch_size,
+                                  self.lease_seconds, retry=self.retry)
+                self.with_retries(run, out.execute)
+        except runs.LeaseLost:
+            log.warning("run %s: lease lost; another worker continues it", run.id)
+            return "running"
+        except RetryableError as exc:
+            status = runs.release_for_retry(engine, run, f"transient errors did not clear: {exc}")
+            log.warning("run %s: attempt %s failed (%s); now %s", run.id, run.attempts, exc, status)
+            return status
+        except (PermanentError, ConfigError) as exc:
+            runs.finish(engine, run, "failed", f"{type(exc).__name__}: {exc}")
+            log.error("run %s failed: %s", run.id, exc)
+            return "failed"
+        except Exception as exc:
+            status = runs.release_for_retry(engine, run, f"{type(exc).__name__}: {exc}")
+            log.exception("run %s: attempt %s crashed; now %s", run.id, run.attempts, status)
+            return status
+        finally:
+            if connector is not None:
+                connector.close()
+        runs.finish(engine, run, "succeeded")
+        return "succeeded"
+
+    def with_retries(self, run: SyncRun, work: Callable[[], T]) -> T:
+        """Call ``work`` again (from the last committed checkpoint) on RetryableError, per the policy."""
+        engine = self.store.engine
+
+        def count(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.info("run %s: transient error, retry %s: %s", run.id, state.attempt_number, exc)
+            with Session(engine) as session, session.begin():
+                session.execute(update(SyncRun).where(SyncRun.id == run.id).values(retries=SyncRun.retries + 1))
+                runs.heartbeat(session, run, self.lease_seconds)
+
+        retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=self.retry.wait,
+                            stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.max_seconds),
+                            before_sleep=count, reraise=True)
+        return retrying(work)
+
+
+def run_status(session: Session, run_id: uuid.UUID) -> SyncRun:
+    """The run row, or ConfigError."""
+    run = session.scalar(select(SyncRun).where(SyncRun.id == run_id))
+    if run is None:
+        raise ConfigError(f"no sync run {run_id}")
+    return run
+
