@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 
 from hub.config import Settings
 from hub.core.store import Store
+from hub.sync.metrics import SyncCollector
 
 
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
@@ -29,5 +31,13 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         except Exception as exc:  # report, don't crash, when the database is down
             return jsonify(status="error", database=str(exc).splitlines()[0]), 503
         return jsonify(status="ok", database="ok")
+
+    registry = CollectorRegistry()
+    registry.register(SyncCollector(store.engine))
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus metrics (sync runs, records by outcome, retries, queue lag, dead letters)."""
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
     return app

@@ -51,12 +51,27 @@ def _catalog(session: Session | None) -> dict[str, set[str]] | None:
         return None
     if session is not None:
         return field_names(session)
+    if not _database_exists():
+        click.echo("note: custom fields not checked (no database yet)", err=True)
+        return field_names(None)
     try:
         with _session() as own:
             return field_names(own)
     except SQLAlchemyError as exc:
         click.echo(f"note: custom fields not checked (database not readable: {type(exc).__name__})", err=True)
         return field_names(None)
+
+
+def _database_exists() -> bool:
+    """False for an SQLite file that is not there (checking a spec must not create a database)."""
+    from sqlalchemy.engine import make_url
+
+    from hub.config import Settings
+
+    url = make_url(Settings.from_env().database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return True
+    return Path(url.database).exists()
 
 
 def _load(file: Path, check_fields: bool) -> Any:
@@ -250,6 +265,4 @@ def rollback_cmd(name: str, version: int, comment: str | None, actor: str | None
         pinned = versions.pinned(session, name)
     click.echo(f"{name}: version {row.version} has the content of version {version}")
     if pinned is not None and pinned != row.version:
-        click.echo(
-            f"note: {name} is pinned to version {pinned}; `hub mapping pin {name} {row.version}` to use it"
-        )
+        click.echo(f"note: {name} is pinned to version {pinned}; `hub mapping pin {name} {row.version}` to use it")

@@ -125,7 +125,10 @@ def _toggle(field: str, value: bool, verb: str) -> click.Command:
     def command(state: CliState, name: str) -> None:
         store = state.store
         with store.writing(state.context()) as tx:
-            instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name, **{field: value})
+            if field == "enabled":
+                instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name, enabled=value)
+            else:
+                instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name, paused=value)
         click.echo(f"{name}: {verb}d")
 
     command.help = f"{verb.capitalize()} an instance."

@@ -168,7 +168,8 @@ class InboundRun:
     def resume_state(self) -> Mapping[str, Any] | None:
         """Where this attempt starts: the run's last committed checkpoint, else where the route stood."""
         with Session(self.store.engine) as session:
-            row = session.execute(select(SyncRun.checkpoint, SyncRun.start_state).where(SyncRun.id == self.run.id)).one()
+            row = session.execute(select(SyncRun.checkpoint, SyncRun.start_state)
+                                  .where(SyncRun.id == self.run.id)).one()
         return row.checkpoint if row.checkpoint is not None else row.start_state
 
     def batches(self, state: Mapping[str, Any] | None) -> Iterator[tuple[list[Record], Mapping[str, Any] | None]]:

@@ -20,6 +20,7 @@ from hub.core.crypto import Keyring, associated_data, is_encrypted
 from hub.core.models import RECORD_MODELS
 from hub.core.types import utcnow
 from hub.errors import ConfigError, ValidationError
+from hub.logs import Redactor
 from hub.sync.connector import Connector, masked, secret_fields, validate_config
 from hub.sync.models import DIRECTIONS, ConnectorInstance, Route
 
@@ -93,10 +94,14 @@ def update_instance(session: Session, log: AuditLog, keyring: Keyring, types: Ma
     return row
 
 
-def build(keyring: Keyring, types: Mapping[str, type[Connector]], instance: ConnectorInstance) -> Connector:
-    """The live connector of an instance."""
+def build(keyring: Keyring, types: Mapping[str, type[Connector]], instance: ConnectorInstance,
+          redactor: Redactor | None = None) -> Connector:
+    """The live connector of an instance; its secrets are registered with ``redactor`` first."""
     cls = _connector_class(types, instance.type)
-    return cls(config=plain_config(keyring, instance), name=instance.name)
+    config = plain_config(keyring, instance)
+    if redactor is not None:
+        redactor.add(*(config.get(k) for k in secret_fields(cls.config_schema)))
+    return cls(config=config, name=instance.name)
 
 
 def describe(keyring: Keyring, types: Mapping[str, type[Connector]], instance: ConnectorInstance) -> dict[str, Any]:
@@ -139,6 +144,7 @@ def get_route(session: Session, instance: str, stream: str, direction: str = "in
     route = session.scalar(select(Route).where(Route.instance == instance, Route.stream == stream,
                                                Route.direction == direction))
     if route is None:
-        have = [f"{r.stream} ({r.direction})" for r in session.scalars(select(Route).where(Route.instance == instance))]
-        raise ConfigError(f"{instance}: no {direction} route for stream {stream!r}; routes: {', '.join(have) or 'none'}")
+        routes = session.scalars(select(Route).where(Route.instance == instance))
+        have = ", ".join(f"{r.stream} ({r.direction})" for r in routes) or "none"
+        raise ConfigError(f"{instance}: no {direction} route for stream {stream!r}; routes: {have}")
     return route

@@ -28,7 +28,7 @@ def outbound_modules(tx: Any) -> frozenset[str]:
         cached = frozenset(tx.session.scalars(
             select(Route.module).where(Route.direction == "outbound", Route.enabled.is_(True)).distinct()))
         tx.cache["outbound_modules"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 @hookimpl

@@ -24,6 +24,7 @@ from tenacity.wait import wait_exponential_jitter
 
 from hub.core.store import Store
 from hub.errors import ConfigError, PermanentError, RetryableError
+from hub.logs import Redactor
 from hub.sync import runs
 from hub.sync.connector import Connector
 from hub.sync.engine import InboundRun, Tally
@@ -80,6 +81,7 @@ class Runner:
     lease_seconds: float = runs.LEASE_SECONDS
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     on_batch: Callable[[SyncRun, Tally], None] | None = None
+    redactor: Redactor | None = None
 
     def execute(self, run_id: uuid.UUID) -> str | None:
         """One attempt of the run; returns its status afterwards, or None if there was nothing to do.
@@ -96,11 +98,12 @@ class Runner:
                 instance = get_instance(session, run.instance)
                 route = get_route(session, run.instance, run.stream, run.direction)
                 mapping, version = load_mapping(session, route.mapping)
-            connector = build(self.store.keyring, self.types, instance)
+            connector = build(self.store.keyring, self.types, instance, self.redactor)
+            hook = self.on_batch
             if run.direction == "inbound":
                 job = InboundRun(self.store, run, connector, mapping, version, route.batch_size,
                                  self.lease_seconds, instance.rate_limit,
-                                 on_batch=(lambda t: self.on_batch(run, t)) if self.on_batch else None)
+                                 on_batch=(lambda t: hook(run, t)) if hook is not None else None)
                 self.with_retries(run, job.execute)
             else:
                 from hub.sync.outbound import OutboundRun

@@ -9,10 +9,11 @@ from functools import lru_cache
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_ready
+from celery.signals import setup_logging, worker_ready
 from sqlalchemy.orm import Session
 
 from hub.core.store import Store
+from hub.logs import Redactor, configure
 from hub.sync import dispatch, runs
 from hub.sync.celery_app import app
 from hub.sync.connector_types import connector_types
@@ -25,7 +26,18 @@ log = logging.getLogger("hub.sync")
 def runner() -> Runner:
     """This worker process's runner (store, connector types, lease length from HUB_SYNC_LEASE_SECONDS)."""
     lease = float(os.environ.get("HUB_SYNC_LEASE_SECONDS", runs.LEASE_SECONDS))
-    return Runner(Store.from_settings(), connector_types(), lease_seconds=lease)
+    return Runner(Store.from_settings(), connector_types(), lease_seconds=lease, redactor=_redactor())
+
+
+@lru_cache(maxsize=1)
+def _redactor() -> Redactor:
+    return configure(os.environ.get("HUB_LOG_LEVEL", "INFO"), json_lines=os.environ.get("HUB_LOG_FORMAT") != "text")
+
+
+@setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    """Workers log JSON lines through the redactor (instead of Celery's own set-up)."""
+    _redactor()
 
 
 @app.task(name="hub.sync.run", bind=True, max_retries=None)
