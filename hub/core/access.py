@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from hub.core.actor import Actor
-from hub.core.models import FieldRule, Permission, Record, Team, User, UserRole
+from hub.core.models import RECORD_MODELS, FieldRule, Permission, Record, Team, User, UserRole
 from hub.core.models.access import ACTIONS, SCOPES
 from hub.errors import AccessDenied
 
@@ -53,7 +53,7 @@ class AccessProfile:
     def module(self, module: str) -> ModuleAccess:
         if self.unrestricted:
             return FULL
-        return self.modules.get(module) or self.modules.get("*") or NONE
+        return self.modules.get(module, NONE)
 
     def require(self, module: str, action: str) -> ModuleAccess:
         """The module access, or AccessDenied when ``action`` is not allowed."""
@@ -135,7 +135,10 @@ def load_profile(session: Session, actor: Actor) -> AccessProfile:
     by_module: dict[str, list[Permission]] = {}
     for p in perms:
         by_module.setdefault(p.module, []).append(p)
-    for module, plist in by_module.items():
+    everywhere = by_module.pop("*", [])
+    # A grant on "*" applies to every module, combined with that module's own grants.
+    for module in RECORD_MODELS if everywhere else list(by_module):
+        plist = by_module.get(module, []) + everywhere
         actions = {a for p in plist for a in ACTIONS if getattr(p, f"can_{a}")}
         scope = max((p.scope for p in plist), key=SCOPES.index)
         readers = {p.role_id for p in plist if p.can_read}

@@ -12,7 +12,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, Select, and_, cast, exists, func, select, true
+from sqlalchemy import Float, Select, and_, cast, exists, func, select, true, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import ColumnElement
 
 from hub.core.access import mask
@@ -50,8 +51,11 @@ def _clause(tx: Tx, mod: ModuleDef, cond: Condition) -> ColumnElement[bool]:
     if cond.op not in OPS:
         raise ValidationError(f"{mod.name}.{cond.field}", f"unknown operator {cond.op!r}")
     f = mod.field(cond.field)
-    if cond.field in tx.profile.module(mod.name).hidden:
+    access = tx.profile.module(mod.name)
+    if cond.field in access.hidden:
         raise ValidationError(f"{mod.name}.{cond.field}", "no such field")
+    if cond.field in access.masked:  # a filter would reveal what the mask hides
+        raise ValidationError(f"{mod.name}.{cond.field}", "is masked for you, so it cannot be filtered on")
     model = mod.model
     value = cond.value
     if f.sensitive:
@@ -63,7 +67,7 @@ def _clause(tx: Tx, mod: ModuleDef, cond: Condition) -> ColumnElement[bool]:
     if f.kind == "tags":
         tag = str(value).strip()
         if tx.session.get_bind().dialect.name == "postgresql":
-            return model.tags.contains([tag])
+            return type_coerce(model.tags, JSONB).contains([tag])
         each = func.json_each(model.tags).table_valued("value")
         return exists(select(1).select_from(each).where(each.c.value == tag))
     if cond.op == "~":
@@ -107,7 +111,7 @@ def render(tx: Tx, mod: ModuleDef, raw: dict[str, Any]) -> dict[str, Any]:
         if name == "custom" or name in access.hidden:
             continue
         value = custom.get(name) if f.custom else raw.get(name)
-        if f.sensitive and value is not None:
+        if (f.sensitive or f.custom) and value is not None:
             try:
                 value = tx.plain(mod, raw["id"], name, value)
             except DecryptionError:
@@ -129,11 +133,10 @@ def get(tx: Tx, module: str, record_id: uuid.UUID | str, include_deleted: bool =
     stmt = statement(tx, mod, include_deleted=include_deleted).where(mod.model.id == rid)
     row = tx.session.execute(stmt).mappings().first()
     if row is None:
-        visible_or_absent = tx.session.execute(
-            select(mod.model.id).where(mod.model.id == rid)
-        ).first() is None
-        if not visible_or_absent:
-            tx.deny(module, rid, "read")
+        model = mod.model
+        stored = tx.session.execute(select(model.owner_id, model.team_id).where(model.id == rid)).first()
+        if stored is not None and not tx.profile.in_scope(module, stored.owner_id, stored.team_id):
+            tx.deny(module, rid, "read")  # it exists, but not for this actor: audited
         raise NotFound(module, rid)
     return render(tx, mod, dict(row))
 
@@ -202,9 +205,10 @@ def search(tx: Tx, module: str, text: str, limit: int = 20) -> list[dict[str, An
     """Records whose name-like fields contain ``text`` (ignoring case)."""
     mod = tx.module(module)
     tx.profile.require(module, "read")
-    hidden = tx.profile.module(module).hidden
+    access = tx.profile.module(module)
+    unsearchable = access.hidden | access.masked
     candidates = [n for n in (mod.model.title_field, "name", "first_name", "last_name", "email", "company",
-                              "subject", "title", "number", "sku") if n in mod.builtin and n not in hidden]
+                              "subject", "title", "number", "sku") if n in mod.builtin and n not in unsearchable]
     from sqlalchemy import or_
 
     needle = text.lower()

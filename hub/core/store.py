@@ -249,7 +249,7 @@ class Tx:
         f = mod.fields[field]
         if f.sensitive and is_encrypted(stored):
             stored = self.keyring.decrypt(stored, associated_data(mod.name, record_id, field))
-        if f.custom and stored is not None and not f.sensitive:
+        if f.custom and stored is not None:  # custom values are kept as JSON: give them their type back
             return f.clean(mod.name, stored)
         return stored
 

@@ -150,7 +150,8 @@ def write_batch(tx: Tx, module: str, rows: Sequence[Row], all_or_nothing: bool =
         for start in range(0, len(wave), CHUNK):
             _Wave(tx, mod, wave[start:start + CHUNK], all_or_nothing).run()
         pending = later
-    return BatchResult([RowResult(w.index, w.status, w.record_id, w.error) for w in works])
+    return BatchResult([RowResult(w.index, w.status, None if w.status == "rejected" else w.record_id, w.error)
+                        for w in works])
 
 
 class _Wave:
@@ -350,6 +351,8 @@ class _Wave:
             raise AccessDenied(f"{self.tx.ctx.actor.name} may not update {name}")
         merged = {c: old[c] for c in old if c != "custom"}
         merged.update({k: v for k, (_, v) in changes.items() if k in self.mod.builtin or k == "deleted_at"})
+        if "stage" in changes and "probability" not in w.values:
+            merged["probability"] = None  # follows the new stage (module rules) unless the caller set it
         for fname, f in self.mod.builtin.items():
             if f.required and merged.get(fname) is None:
                 raise ValidationError(f"{name}.{fname}", "is required")
