@@ -19,7 +19,9 @@ install: $(STAMP)
 demo: install
 	$(BIN)/hub demo
 	@echo
-	@echo "The database is var/hub.db. Run the commands above with $(BIN)/hub (or activate $(VENV))."
+	@echo "The database is var/hub.db. In another terminal: . $(VENV)/bin/activate, then the commands above."
+	@echo "Now serving on http://127.0.0.1:8000 (/healthz, /metrics) with a sync worker and scheduler; Ctrl-C stops."
+	$(BIN)/hub serve --with-worker
 
 test: install
 	bash scripts/ensure-services.sh

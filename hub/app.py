@@ -16,7 +16,7 @@ from hub.sync.metrics import SyncCollector
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
     """A configured Flask app; ``config`` overrides Flask settings (tests pass TESTING=True)."""
     settings = settings or Settings.from_env()
-    app = Flask("hub")
+    app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, HUB_SETTINGS=settings)
     app.config.update(config or {})
     store = Store.from_settings(settings)

@@ -1,27 +1,91 @@
-"""`hub demo`: a database full of realistic sample data, and how to explore it."""
+"""`hub demo`: a database full of realistic sample data, a sample connector that really syncs, and how to explore it."""
 
 from __future__ import annotations
 
 import sys
+import time
+import uuid
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub.cli import CliState, pass_state
 from hub.core import demo as demo_data
 from hub.core import migrate
+from hub.core.actor import Context
+from hub.sync import demo as demo_sync
+from hub.sync import dispatch
+from hub.sync.embedded import EmbeddedWorker
+from hub.sync.models import DeadLetter, SyncRun
 
 
 @click.command("demo")
 @click.option("--accounts", default=300, show_default=True, help="How many accounts to create.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (the same seed, the same data).")
+@click.option("--no-sync", is_flag=True, help="Load the data only; do not run the sample connector.")
 @pass_state
-def demo(state: CliState, accounts: int, seed: int) -> None:
-    """Create the database (if needed) and load demo data: accounts, contacts, deals, users, roles."""
+def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
+    """Create the database (if needed), load demo data, and sync the sample ERP connector both ways.
+
+    The syncs go through a real Celery worker on the embedded broker (an SQLite file; no server).
+    """
     url = state.settings.database_url
     migrate.upgrade(url)
     with click.progressbar(length=accounts, label="loading demo data", file=sys.stderr) as bar:
         summary = demo_data.load(state.store, accounts=accounts, seed=seed, progress=bar.update)
     click.echo(summary.describe(url))
+    if no_sync:
+        return
+    store = state.store
+    setup = demo_sync.set_up(store, state.settings.var_dir)
+    click.echo(f"\nsample connector {demo_sync.INSTANCE}: a folder of ERP exports at {setup.folder}")
+    with EmbeddedWorker(state.settings.var_dir / "demo-worker.log"):
+        inbound = _run(store, "inbound")
+        _edit_in_hub(store)
+        outbound = _run(store, "outbound")
+    with Session(store.engine) as session:
+        letters = list(session.scalars(select(DeadLetter).where(DeadLetter.run_id == inbound)))
+    for d in letters:
+        click.echo(f"  dead letter {d.id}: {d.error}")
+    click.echo("\nsee the syncs:")
+    click.echo(f"  hub runs show {inbound}")
+    click.echo(f"  hub runs show {outbound}          # hub edits written to {setup.folder / 'outbox'}")
+    click.echo("  hub deadletters list")
+    click.echo("  hub lineage accounts <id>        # which run and ERP record set each field")
+    click.echo("  hub serve --with-worker          # web app + worker + scheduler: new export files sync every minute")
+
+
+def _run(store: object, direction: str) -> uuid.UUID:
+    run = dispatch.start(store, demo_sync.INSTANCE, "customers", direction)  # type: ignore[arg-type]
+    deadline = time.monotonic() + 180
+    while True:
+        with Session(store.engine) as session:  # type: ignore[attr-defined]
+            row = session.get(SyncRun, run.id)
+        assert row is not None
+        if sys.stderr.isatty():
+            click.echo(f"\r  {direction:8} run {row.status:9} read {row.read}  created {row.created}  updated "
+                       f"{row.updated}  unchanged {row.unchanged}  quarantined {row.quarantined}  written {row.written}",
+                       nl=False, err=True)
+        if row.status in ("succeeded", "failed", "dead"):
+            if sys.stderr.isatty():
+                click.echo("", err=True)
+            click.echo(f"  {direction} run {row.id}: {row.status}, read {row.read}, created {row.created}, "
+                       f"updated {row.updated}, unchanged {row.unchanged}, quarantined {row.quarantined}, "
+                       f"written {row.written}" + (f" ({row.error})" if row.error else ""))
+            return row.id
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"the {direction} run did not finish in time; see var/demo-worker.log")
+        time.sleep(0.5)
+
+
+def _edit_in_hub(store: object) -> None:
+    """Staff raise three ERP customers' credit limits in the hub (a hub-owned field): these go back out."""
+    from hub.core.read import Condition
+
+    with store.writing(Context.system("demo")) as tx:  # type: ignore[attr-defined]
+        for record in tx.query("accounts", [Condition("name", "~", "ERP-000")], limit=3):
+            tx.update("accounts", record["id"], {"credit_limit": "99000"})
 
 
 COMMANDS = [demo]

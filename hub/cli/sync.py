@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -177,13 +178,15 @@ def _wait(store: Any, run_id: uuid.UUID, timeout: float) -> SyncRun:
         line = (f"\r[{bar}] {run.stream} {run.status:9} read {run.read}  created {run.created}  updated {run.updated}"
                 f"  unchanged {run.unchanged}  deleted {run.deleted}  quarantined {run.quarantined}"
                 f"  written {run.written}  retries {run.retries}")
-        click.echo(line, nl=False, err=True)
+        tty = sys.stderr.isatty()
+        if tty or run.status in ("succeeded", "failed", "dead"):
+            click.echo(line if tty else line.lstrip("\r"), nl=not tty, err=True)
         if run.status in ("succeeded", "failed", "dead"):
-            click.echo("", err=True)
+            if tty:
+                click.echo("", err=True)
             click.echo(f"run {run.id}: {run.status}" + (f": {run.error}" if run.error else ""))
             return run
         if time.monotonic() > deadline:
-            click.echo("", err=True)
             raise click.ClickException(f"run {run.id} still {run.status} after {timeout:.0f}s (is a worker running?)")
         spin += 1
         time.sleep(0.5)

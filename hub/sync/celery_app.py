@@ -29,7 +29,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         accept_content=["json"],
         result_backend=None,
         task_ignore_result=True,
-        broker_transport_options={"visibility_timeout": 6 * 3600},
+        # Redis redelivers an unacknowledged message after this; longer than any run (a dead worker's run is
+        # found sooner, by its expired lease). The SQLAlchemy transport takes no such option.
+        broker_transport_options={"visibility_timeout": 6 * 3600} if broker.startswith("redis") else {},
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         enable_utc=True,

@@ -28,6 +28,10 @@ import jsonschema
 from hub.errors import ConfigError, PermanentError
 
 SECRET_MASK = "********"
+#: A record a connector could not parse carries ``{ERROR_FIELD: reason, RAW_FIELD: raw text}`` as its data;
+#: the engine quarantines it with that reason and the run goes on (see Record.failed).
+ERROR_FIELD = "__error__"
+RAW_FIELD = "__raw__"
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Stream:
     description: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """One record of a stream, with its external id and, where the system has one, its version."""
 
@@ -52,8 +56,20 @@ class Record:
     version: str | None = None
     deleted: bool = False
 
+    @classmethod
+    def failed(cls, stream: str, external_id: str, reason: str, raw: str | bytes | None = None) -> Record:
+        """A record that could not be parsed: the engine quarantines it with ``reason``."""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return cls(stream, external_id, {ERROR_FIELD: reason, RAW_FIELD: text})
 
-@dataclass(frozen=True)
+    @property
+    def error(self) -> str | None:
+        """The parse error of a failed record."""
+        value = self.data.get(ERROR_FIELD)
+        return None if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
 class Checkpoint:
     """State that resumes ``read`` after every record yielded before it."""
 
@@ -123,10 +139,41 @@ def secret_fields(schema: Mapping[str, Any]) -> set[str]:
     return {k for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict) and v.get("secret")}
 
 
+def _mask(schema: Any, value: Any) -> Any:
+    if not isinstance(schema, Mapping):
+        return copy.deepcopy(value)
+    if schema.get("secret") and value is not None:
+        return SECRET_MASK
+    if isinstance(value, Mapping):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        return {k: _mask(props.get(k, extra), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(schema.get("items"), v) for v in value]
+    return copy.deepcopy(value)
+
+
 def masked(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """The config with every secret value replaced by a mask (for show, logs and the API)."""
-    secrets = secret_fields(schema)
-    return {k: (SECRET_MASK if k in secrets and v is not None else copy.deepcopy(v)) for k, v in config.items()}
+    """The config with every secret value, at any depth, replaced by a mask (for show, logs and the API)."""
+    return dict(_mask(schema, config))
+
+
+def secret_values(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """Every secret value in ``config`` (at any depth), for redaction."""
+    found: list[str] = []
+
+    def walk(original: Any, mask: Any) -> None:
+        if mask == SECRET_MASK and original is not None and original != SECRET_MASK:
+            found.append(str(original))
+        elif isinstance(original, Mapping) and isinstance(mask, Mapping):
+            for k in original:
+                walk(original[k], mask.get(k))
+        elif isinstance(original, list) and isinstance(mask, list):
+            for o, m in zip(original, mask, strict=False):
+                walk(o, m)
+
+    walk(config, masked(schema, config))
+    return found
 
 
 def validate_config(cls: type[Connector], config: Mapping[str, Any]) -> None:
@@ -134,10 +181,12 @@ def validate_config(cls: type[Connector], config: Mapping[str, Any]) -> None:
     validator = jsonschema.Draft202012Validator(cls.config_schema)
     errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
     if errors:
-        secrets = secret_fields(cls.config_schema)
+        secrets = sorted(secret_values(cls.config_schema, config), key=len, reverse=True)
         problems = []
         for e in errors:
             path = ".".join(str(p) for p in e.absolute_path) or "config"
-            message = e.message if not (set(map(str, e.absolute_path)) & secrets) else "is not valid"
+            message = e.message
+            for secret in secrets:  # a message may quote the instance, secrets and all
+                message = message.replace(repr(secret), repr(SECRET_MASK)).replace(secret, SECRET_MASK)
             problems.append(f"{path}: {message}")
         raise ConfigError(f"{cls.type_name} config: " + "; ".join(problems))

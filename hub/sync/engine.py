@@ -72,8 +72,8 @@ class Lander:
         """Map records to write-path rows; failures become dead letters, filtered records are skipped."""
         out = []
         for rec in records:
-            if "__error__" in rec.data:
-                dead.append(self.dead_letter(rec, "source", str(rec.data["__error__"])))
+            if rec.error is not None:
+                dead.append(self.dead_letter(rec, "source", rec.error))
                 continue
             try:
                 values = self.mapping(rec.data)

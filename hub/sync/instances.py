@@ -21,7 +21,7 @@ from hub.core.models import RECORD_MODELS
 from hub.core.types import utcnow
 from hub.errors import ConfigError, ValidationError
 from hub.logs import Redactor
-from hub.sync.connector import Connector, masked, secret_fields, validate_config
+from hub.sync.connector import Connector, masked, secret_fields, secret_values, validate_config
 from hub.sync.models import DIRECTIONS, ConnectorInstance, Route
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,119}$")
@@ -100,7 +100,7 @@ def build(keyring: Keyring, types: Mapping[str, type[Connector]], instance: Conn
     cls = _connector_class(types, instance.type)
     config = plain_config(keyring, instance)
     if redactor is not None:
-        redactor.add(*(config.get(k) for k in secret_fields(cls.config_schema)))
+        redactor.add(*secret_values(cls.config_schema, config))
     return cls(config=config, name=instance.name)
 
 
