@@ -64,9 +64,9 @@ def _run(store: object, direction: str) -> uuid.UUID:
             row = session.get(SyncRun, run.id)
         assert row is not None
         if sys.stderr.isatty():
-            click.echo(f"\r  {direction:8} run {row.status:9} read {row.read}  created {row.created}  updated "
-                       f"{row.updated}  unchanged {row.unchanged}  quarantined {row.quarantined}  written {row.written}",
-                       nl=False, err=True)
+            click.echo(f"\r  {direction:8} run {row.status:9} read {row.read}  created {row.created}  "
+                       f"updated {row.updated}  unchanged {row.unchanged}  quarantined {row.quarantined}  "
+                       f"written {row.written}", nl=False, err=True)
         if row.status in ("succeeded", "failed", "dead"):
             if sys.stderr.isatty():
                 click.echo("", err=True)

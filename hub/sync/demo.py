@@ -74,10 +74,12 @@ def write_export(folder: Path, customers: int = 200, seed: int = 11) -> None:
     for i in range(1, customers + 1):
         city, land, tel, cur = CITIES[i % len(CITIES)]
         word = WORDS[i % len(WORDS)]
+        digits = rnd.randrange(2 * 10**7, 9 * 10**7) if land == "CN" else rnd.randrange(2 * 10**6, 9 * 10**6)
         company = f"{city}{word}贸易有限公司 ERP-{i:04d}" if land == "CN" else f"{word} Handel GmbH ERP-{i:04d}"
         lines.append({
             "id": 50000 + i, "company": company, "mail": f"Einkauf{i}@erp-kunde{i}.example.com",
-            "tel": tel.format(n=rnd.randrange(2 * 10**7, 9 * 10**7) if land == "CN" else rnd.randrange(2 * 10**6, 9 * 10**6)), "land": land.lower() if i % 3 else land, "ort": city,
+            "tel": tel.format(n=digits),
+            "land": land.lower() if i % 3 else land, "ort": city,
             "kreditlimit": f"{rnd.randrange(1, 200) * 500:,}.00", "waehrung": cur,
             "segmente": rnd.choice(["vip;eu", "wholesale", "", "key-account;cn"]),
             "sperre": "J" if i % 37 == 0 else "N",
