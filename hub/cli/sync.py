@@ -141,6 +141,19 @@ for _field, _value, _verb in (("enabled", True, "enable"), ("enabled", False, "d
     connector.add_command(_toggle(_field, _value, _verb))
 
 
+@connector.command("limit")
+@click.argument("name")
+@click.argument("records_per_second", type=float)
+@pass_state
+def limit(state: CliState, name: str, records_per_second: float) -> None:
+    """Pace runs of instance NAME to RECORDS_PER_SECOND (0 removes the limit)."""
+    store = state.store
+    with store.writing(state.context()) as tx:
+        instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name,
+                                  rate_limit=records_per_second or None, clear_rate_limit=not records_per_second)
+    click.echo(f"{name}: at most {records_per_second:g} records/s" if records_per_second else f"{name}: no limit")
+
+
 @click.command("sync")
 @click.argument("name")
 @click.option("--stream", help="One stream (default: every inbound route of the instance).")

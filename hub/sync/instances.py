@@ -74,7 +74,8 @@ def add_instance(session: Session, log: AuditLog, keyring: Keyring, types: Mappi
 
 def update_instance(session: Session, log: AuditLog, keyring: Keyring, types: Mapping[str, type[Connector]],
                     name: str, *, config: Mapping[str, Any] | None = None, enabled: bool | None = None,
-                    paused: bool | None = None, rate_limit: float | None = None) -> ConnectorInstance:
+                    paused: bool | None = None, rate_limit: float | None = None,
+                    clear_rate_limit: bool = False) -> ConnectorInstance:
     """Change an instance's config (validated, secrets re-sealed), enable/disable, pause/resume, rate limit."""
     row = get_instance(session, name)
     cls = _connector_class(types, row.type)
@@ -83,8 +84,13 @@ def update_instance(session: Session, log: AuditLog, keyring: Keyring, types: Ma
         validate_config(cls, config)
         changes["config"] = [masked(cls.config_schema, plain_config(keyring, row)), masked(cls.config_schema, config)]
         row.config = _seal(keyring, cls, name, config)
-    for field, value in (("enabled", enabled), ("paused", paused), ("rate_limit", rate_limit)):
-        if value is not None and getattr(row, field) != value:
+    if clear_rate_limit:
+        rate_limit = None
+    elif rate_limit is not None and rate_limit <= 0:
+        raise ValidationError("rate_limit", f"{rate_limit} is not a positive number of records per second")
+    for field, value in (("enabled", enabled), ("paused", paused),
+                         ("rate_limit", rate_limit if rate_limit is not None or clear_rate_limit else None)):
+        if (value is not None or (field == "rate_limit" and clear_rate_limit)) and getattr(row, field) != value:
             changes[field] = [getattr(row, field), value]
             setattr(row, field, value)
     if changes:
