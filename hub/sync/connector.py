@@ -119,6 +119,14 @@ class Connector:
         """Create or update ``records`` in the system; repeating a key must not write twice."""
         raise PermanentError(f"{self.type_name}: stream {stream!r} cannot be written")
 
+    def committed(self, stream: str, state: Mapping[str, Any] | None) -> None:
+        """Called after the batch ending at checkpoint ``state`` has committed in the hub.
+
+        A connector that consumes its source (moves processed files, acknowledges messages) does it
+        here, never before: a crash between read and commit must leave the source untouched. Errors
+        raised here are logged, not fatal; the work is repeated after the next commit.
+        """
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[Record]:
         """Verify a webhook's signature and return the records it carries."""
         raise PermanentError(f"{self.type_name}: does not receive webhooks")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from hub.sync import runs
 from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.models import DeadLetter, StreamState, SyncRun
 
+log = logging.getLogger("hub.sync")
 COUNTS = ("read", "created", "updated", "unchanged", "deleted", "skipped", "quarantined", "written", "retries")
 
 
@@ -203,6 +205,11 @@ class InboundRun:
                 add_counts(tx.session, self.run, tally, position)
             for k, v in tally.values.items():
                 total.add(k, v)
+            try:
+                self.connector.committed(self.run.stream, position)
+            except Exception as exc:  # the source is consumed again after the next commit
+                log.warning("run %s: %s could not finish consuming its source: %s", self.run.id,
+                            self.connector.type_name, exc)
             if self.on_batch:
                 self.on_batch(tally)
             self.throttle(len(records))
