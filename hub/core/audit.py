@@ -32,12 +32,19 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+_HASHED = ("actor_kind", "actor_id", "actor_name", "source", "request_id", "module", "record_id", "action", "changes")
+
+
 def event_hash(row: dict[str, Any], prev_hash: str) -> str:
-    """The hash of one event given the hash before it."""
-    at = row["at"].isoformat(timespec="microseconds")
-    fields = [row["seq"], at, row["actor_kind"], row["actor_id"], row["actor_name"], row["source"],
-              row["request_id"], row["module"], row["record_id"], row["action"], row["changes"], prev_hash]
-    return hashlib.sha256(canonical(fields).encode()).hexdigest()
+    """The hash of one event given the hash before it.
+
+    Each field is length-prefixed (``len:text``; ``-`` for null), so no shifting of text between
+    fields can produce the same input.
+    """
+    parts = [str(row["seq"]), row["at"].isoformat(timespec="microseconds")]
+    parts += ["-" if row[k] is None else f"{len(row[k])}:{row[k]}" for k in _HASHED]
+    parts.append(prev_hash)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def lock_head(session: Session) -> tuple[int, str]:
