@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import pool
 
 import hub.core.models
-import hub.mappings.versions  # noqa: F401  (mapping versions live in the same database)
-import hub.sync.models  # noqa: F401  (so do the sync engine's tables)
+import hub.mappings.versions
+import hub.sync.models
 from hub.core.db import make_engine
 
 target_metadata = hub.core.models.Base.metadata

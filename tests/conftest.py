@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import hub.mappings.versions
+import hub.sync.models  # noqa: F401
 from hub.config import DEV_BLIND_INDEX_KEY, DEV_ENCRYPTION_KEYS
 from hub.core.actor import Context
 from hub.core.crypto import Keyring
 from hub.core.db import make_engine
 from hub.core.migrate import upgrade
-import hub.mappings.versions  # noqa: F401  (its tables are truncated between tests too)
-import hub.sync.models  # noqa: F401
 from hub.core.models import Base
 from hub.core.store import Store
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
+from typing import Any
 from urllib.parse import urlsplit
 
 from hub.errors import ConfigError
@@ -43,9 +44,9 @@ class Guard:
     allowed_hosts: Sequence[str] = ()
 
     @classmethod
-    def from_config(cls, config: dict[str, object] | object) -> Guard:
-        get = config.get if isinstance(config, dict) else (lambda k, d=None: d)  # type: ignore[union-attr]
-        return cls(tuple(get("allow_internal", ()) or ()), tuple(get("allowed_hosts", ()) or ()))
+    def from_config(cls, config: Mapping[str, Any]) -> Guard:
+        """The guard of an instance config (its ``allow_internal`` and ``allowed_hosts`` keys)."""
+        return cls(tuple(config.get("allow_internal") or ()), tuple(config.get("allowed_hosts") or ()))
 
     def _allowed_internal(self, host: str, ip: Address) -> bool:
         for item in self.allow_internal:
@@ -68,7 +69,7 @@ class Guard:
             infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
         except socket.gaierror as exc:
             raise ConfigError(f"{what}: cannot resolve {host!r}: {exc.strerror}") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         for ip in addresses:
             if _internal(ip) and not self._allowed_internal(host, ip):
                 raise ConfigError(f"{what}: refused: {host} resolves to the internal address {ip}; "
