@@ -8,12 +8,28 @@ would have written. A database error comes back as SQLAlchemy's DBAPIError, like
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Table, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not value and isinstance(value, list | dict):
+        return "[]" if isinstance(value, list) else "{}"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _converter(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """How a Python value becomes what COPY writes for ``column`` (None: as it is)."""
+    if isinstance(column.type, JSON) or isinstance(getattr(column.type, "impl", None), JSON):
+        return _json_text
+    proc: Callable[[Any], Any] | None = column.type.bind_processor(dialect)
+    return proc
 
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -27,24 +43,16 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     import psycopg
 
     columns = [c for c in table.columns if c.name in rows[0]]
-    procs = [c.type.bind_processor(conn.dialect) for c in columns]
-    is_json = [isinstance(c.type, JSON) or isinstance(getattr(c.type, "impl", None), JSON) for c in columns]
+    plan = [(c.name, _converter(c, conn.dialect)) for c in columns]
     names = ", ".join(f'"{c.name}"' for c in columns)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'
     driver = conn.connection.driver_connection
     assert driver is not None
     try:
         with driver.cursor() as cur, cur.copy(statement) as copy:
+            write = copy.write_row
             for row in rows:
-                values = []
-                for c, proc, js in zip(columns, procs, is_json, strict=True):
-                    v = row[c.name]
-                    if js:
-                        v = None if v is None else json.dumps(v, ensure_ascii=False, default=str)
-                    elif proc is not None:
-                        v = proc(v)
-                    values.append(v)
-                copy.write_row(values)
+                write([row[name] if conv is None else conv(row[name]) for name, conv in plan])
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(statement, None, exc) from exc
     except psycopg.Error as exc:
