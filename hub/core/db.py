@@ -45,9 +45,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Writers make their first statement a write (the audit head lock), so they queue on the busy
-        # timeout instead of failing to upgrade a read snapshot.
-        conn.exec_driver_sql("BEGIN")
+        # A writing transaction (see `writer`) takes the write lock up front, so concurrent writers queue on
+        # the busy timeout instead of failing to upgrade a read snapshot ("database is locked").
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("hub_write") else "BEGIN")
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, marked so that its transactions write (BEGIN IMMEDIATE on SQLite)."""
+    return engine.execution_options(hub_write=True)
 
 
 @lru_cache(maxsize=8)

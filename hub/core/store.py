@@ -33,7 +33,7 @@ from hub.core.binding import ExternalRef
 from hub.core.bulk import bulk_insert
 from hub.core.change import Change
 from hub.core.crypto import Keyring, associated_data, is_encrypted
-from hub.core.db import engine_for
+from hub.core.db import engine_for, writer
 from hub.core.fields import to_json
 from hub.core.models import RECORD_MODELS, BlindIndex, Team, User
 from hub.core.models.base import table_of
@@ -64,7 +64,7 @@ class Store:
     @contextmanager
     def writing(self, ctx: Context) -> Iterator[Tx]:
         """A writing transaction: committed when the block ends, rolled back (wholly) on an error."""
-        session = Session(bind=self.engine, expire_on_commit=False)
+        session = Session(bind=writer(self.engine), expire_on_commit=False)
         tx = Tx(self, session, ctx, write=True)
         try:
             tx.audit.lock()
@@ -99,7 +99,7 @@ class Store:
     def record_event(self, ctx: Context, module: str, record_id: object, action: str,
                      changes: dict[str, Any]) -> None:
         """Append one audit event in a transaction of its own (denied attempts, exports)."""
-        with Session(bind=self.engine) as session:
+        with Session(bind=writer(self.engine)) as session:
             log = AuditLog(session, ctx)
             log.lock()
             log.add(module, record_id, action, changes)

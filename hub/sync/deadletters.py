@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.core.bulk import bulk_insert
+from hub.core.db import writer
 from hub.core.models.base import table_of
 from hub.core.store import Store
 from hub.core.types import utcnow
@@ -63,7 +64,7 @@ def replay(store: Store, letters: Sequence[DeadLetter], mapping: str = "pinned")
 
 
 def _requeue_outbound(store: Store, letters: list[DeadLetter], report: ReplayReport) -> None:
-    with Session(store.engine) as session, session.begin():
+    with Session(writer(store.engine)) as session, session.begin():
         route = get_route(session, letters[0].instance, letters[0].stream, "outbound")
         bulk_insert(session, table_of(OutboxEntry), [
             {"module": route.module, "record_id": d.record_id, "action": "replay", "origin": None,
@@ -78,7 +79,7 @@ def _requeue_outbound(store: Store, letters: list[DeadLetter], report: ReplayRep
 def _replay_inbound(store: Store, instance: str, stream: str, letters: list[DeadLetter], which: str,
                     report: ReplayReport) -> None:
     now = utcnow()
-    with Session(store.engine, expire_on_commit=False) as session, session.begin():
+    with Session(writer(store.engine), expire_on_commit=False) as session, session.begin():
         route = get_route(session, instance, stream, "inbound")
         if which == "latest":
             from hub.mappings.versions import latest

@@ -11,6 +11,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from hub.core.db import writer
 from hub.core.store import Store
 from hub.sync import runs
 from hub.sync.models import SyncRun
@@ -33,7 +34,7 @@ def send(run_id: uuid.UUID, countdown: float | None = None) -> bool:
 def start(store: Store, instance: str, stream: str, direction: str = "inbound", *, full: bool = False,
           kind: str = "sync") -> SyncRun:
     """Queue a run of the route (reusing one already queued) and send it to the workers."""
-    with Session(store.engine, expire_on_commit=False) as session, session.begin():
+    with Session(writer(store.engine), expire_on_commit=False) as session, session.begin():
         run, created = runs.queue(session, instance, stream, direction, full=full, kind=kind)
     if created:
         send(run.id)

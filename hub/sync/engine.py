@@ -25,6 +25,7 @@ from hub.core import binding as bindings
 from hub.core.actor import Actor, Context
 from hub.core.audit import canonical
 from hub.core.bulk import bulk_insert
+from hub.core.db import writer
 from hub.core.models.base import table_of
 from hub.core.store import Store, Tx
 from hub.core.types import utcnow
@@ -192,7 +193,7 @@ class InboundRun:
         """Read from the last checkpoint to the end of the stream, landing batch by batch."""
         lander = Lander(self.store, self.run, self.mapping, self.mapping_version)
         total = Tally()
-        with Session(self.store.engine) as session, session.begin():
+        with Session(writer(self.store.engine)) as session, session.begin():
             session.execute(update(SyncRun).where(SyncRun.id == self.run.id).values(
                 mapping=self.mapping.name, mapping_version=self.mapping_version))
         for records, position in self.batches(self.resume_state()):

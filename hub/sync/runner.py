@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_exponential_jitter
 
+from hub.core.db import writer
 from hub.core.store import Store
 from hub.errors import ConfigError, PermanentError, RetryableError
 from hub.logs import Redactor
@@ -139,7 +140,7 @@ class Runner:
         def count(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             log.info("run %s: transient error, retry %s: %s", run.id, state.attempt_number, exc)
-            with Session(engine) as session, session.begin():
+            with Session(writer(engine)) as session, session.begin():
                 session.execute(update(SyncRun).where(SyncRun.id == run.id).values(retries=SyncRun.retries + 1))
                 runs.heartbeat(session, run, self.lease_seconds)
 

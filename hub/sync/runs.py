@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.core.db import writer
 from hub.core.types import utcnow
 from hub.errors import ConfigError, HubError
 from hub.sync.models import ConnectorInstance, Route, StreamState, SyncRun
@@ -67,7 +68,7 @@ def claim(engine: Engine, run_id: uuid.UUID, worker: str, lease_seconds: float =
     Raises Busy when another worker holds it (or another run of its route) under a live lease.
     """
     now = utcnow()
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+    with Session(writer(engine), expire_on_commit=False) as session, session.begin():
         run = session.get(SyncRun, run_id, with_for_update=True)
         if run is None:
             raise ConfigError(f"no sync run {run_id}")
@@ -119,7 +120,7 @@ def finish(engine: Engine, run: SyncRun, status: str, error: str | None = None) 
     values: dict[str, object] = {"status": status, "lease_owner": None, "lease_until": None, "error": error}
     if status in FINISHED:
         values["finished_at"] = now
-    with Session(engine) as session, session.begin():
+    with Session(writer(engine)) as session, session.begin():
         session.execute(update(SyncRun).where(SyncRun.id == run.id, SyncRun.lease_owner == run.lease_owner)
                         .values(**values))
 

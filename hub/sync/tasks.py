@@ -12,6 +12,7 @@ from celery import Task
 from celery.signals import setup_logging, worker_ready
 from sqlalchemy.orm import Session
 
+from hub.core.db import writer
 from hub.core.store import Store
 from hub.logs import Redactor, configure
 from hub.sync import dispatch, runs
@@ -57,7 +58,7 @@ def tick() -> dict[str, int]:
     """Queue scheduled runs that are due; send again runs whose worker died or whose message was lost."""
     store = runner().store
     started = 0
-    with Session(store.engine) as session, session.begin():
+    with Session(writer(store.engine)) as session, session.begin():
         due = [(r.instance, r.stream, r.direction) for r in runs.due_routes(session)]
     for instance, stream, direction in due:
         try:
