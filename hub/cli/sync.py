@@ -306,6 +306,7 @@ def replay(state: CliState, letter_ids: tuple[str, ...], run_id: str | None, map
         raise ConfigError("no open dead letters match")
     report = letters.replay(state.store, found, mapping)
     click.echo(f"replayed {report.replayed}, failed again {report.failed}, requeued for sending {report.requeued}"
+               + (f", superseded by a newer version {report.superseded}" if report.superseded else "")
                + (f" (run {report.run_id})" if report.run_id else ""))
     if report.failed:
         raise click.exceptions.Exit(1)

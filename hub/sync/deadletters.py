@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.core.bulk import bulk_insert
 from hub.core.db import writer
+from hub.core.models import Binding
 from hub.core.models.base import table_of
 from hub.core.store import Store
 from hub.core.types import utcnow
@@ -33,6 +34,7 @@ class ReplayReport:
     replayed: int = 0
     failed: int = 0
     requeued: int = 0
+    superseded: int = 0
     run_id: uuid.UUID | None = None
 
 
@@ -76,6 +78,27 @@ def _requeue_outbound(store: Store, letters: list[DeadLetter], report: ReplayRep
     report.requeued += len(letters)
 
 
+def _drop_superseded(store: Store, instance: str, stream: str, letters: list[DeadLetter],
+                     report: ReplayReport) -> list[DeadLetter]:
+    """Letters whose record has since landed in a newer version are superseded, not replayed: replaying
+    them would overwrite the newer data with the old."""
+    ids = [d.external_id for d in letters if d.external_id]
+    with Session(writer(store.engine)) as session, session.begin():
+        landed = {b.external_id: b for b in session.scalars(select(Binding).where(
+            Binding.connector == instance, Binding.stream == stream, Binding.external_id.in_(ids)))}
+        keep = []
+        for d in letters:
+            b = landed.get(d.external_id or "")
+            if b is not None and b.updated_at > d.created_at:
+                live = session.get(DeadLetter, d.id)
+                assert live is not None
+                live.status, live.replayed_at = "superseded", utcnow()
+                report.superseded += 1
+            else:
+                keep.append(d)
+    return keep
+
+
 def _replay_inbound(store: Store, instance: str, stream: str, letters: list[DeadLetter], which: str,
                     report: ReplayReport) -> None:
     now = utcnow()
@@ -94,6 +117,7 @@ def _replay_inbound(store: Store, instance: str, stream: str, letters: list[Dead
         session.add(run)
     report.run_id = run.id
     lander = Lander(store, run, compiled, version)
+    letters = _drop_superseded(store, instance, stream, letters, report)
     records = [Record(d.stream, d.external_id or "", d.payload, d.version) for d in letters]
     tally = Tally()
     with store.writing(lander.ctx) as tx:

@@ -96,8 +96,8 @@ class Lander:
 
     def dead_letter(self, rec: Record, kind: str, error: str) -> dict[str, Any]:
         return {"run_id": self.run.id, "instance": self.run.instance, "stream": self.run.stream,
-                "direction": "inbound", "external_id": rec.external_id, "payload": dict(rec.data),
-                "version": rec.version, "error_kind": kind, "error": error, "mapping": self.mapping.name,
+                "direction": "inbound", "external_id": storable(rec.external_id), "payload": storable(dict(rec.data)),
+                "version": rec.version, "error_kind": kind, "error": storable(error), "mapping": self.mapping.name,
                 "mapping_version": self.mapping_version, "attempts": self.run.attempts, "status": "open",
                 "created_at": utcnow()}
 
@@ -123,6 +123,18 @@ class Lander:
         tally.add("quarantined", len(dead))
         tally.add("read", len(records))
         return dead
+
+
+def storable(value: Any) -> Any:
+    """``value`` with NUL characters replaced: PostgreSQL text and JSON cannot hold them (a quarantined
+    record must still be storable, whatever bytes the source sent)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
 
 
 def _new_id() -> Any:
@@ -165,6 +177,7 @@ class InboundRun:
     lease_seconds: float = runs.LEASE_SECONDS
     rate_limit: float | None = None
     on_batch: Callable[[Tally], None] | None = None
+    batches_done: int = 0
     _landed: int = 0
     _started: float = field(default_factory=time.monotonic)
 
@@ -206,6 +219,7 @@ class InboundRun:
                 add_counts(tx.session, self.run, tally, position)
             for k, v in tally.values.items():
                 total.add(k, v)
+            self.batches_done += 1
             try:
                 self.connector.committed(self.run.stream, position)
             except Exception as exc:  # the source is consumed again after the next commit

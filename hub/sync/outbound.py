@@ -51,22 +51,36 @@ class OutboundRun:
     lease_seconds: float = runs.LEASE_SECONDS
     retry: Any = None
     tally: Tally = field(default_factory=Tally)
+    batches_done: int = 0
 
-    def cursor(self, session: Session) -> int:
+    def position(self, session: Session) -> tuple[int, int | None]:
+        """The outbox cursor, and the end of a batch that was being written when an attempt died."""
         state = session.scalar(select(StreamState.state).where(
             StreamState.instance == self.run.instance, StreamState.stream == self.run.stream,
-            StreamState.direction == "outbound"))
-        return int((state or {}).get("outbox_id", 0))
+            StreamState.direction == "outbound")) or {}
+        pending = state.get("pending_to")
+        return int(state.get("outbox_id", 0)), None if pending is None else int(pending)
 
     def execute(self) -> Tally:
         ctx = Context(Actor.connector(self.run.instance), self.run.instance, request_id=str(self.run.id))
         while True:
             with Session(self.store.engine) as session:
-                entries = list(session.scalars(select(OutboxEntry).where(
-                    OutboxEntry.module == self.module, OutboxEntry.id > self.cursor(session))
-                    .order_by(OutboxEntry.id).limit(self.batch_size)))
+                cursor, pending_to = self.position(session)
+                stmt = select(OutboxEntry).where(OutboxEntry.module == self.module, OutboxEntry.id > cursor)
+                if pending_to is not None:  # redo exactly the batch that was in flight: same ids, same key
+                    stmt = stmt.where(OutboxEntry.id <= pending_to)
+                entries = list(session.scalars(stmt.order_by(OutboxEntry.id).limit(self.batch_size)))
             if not entries:
+                if pending_to is not None:
+                    with self.store.writing(ctx) as tx:
+                        save_state(tx.session, self.run, {"outbox_id": max(cursor, pending_to)})
+                    continue
                 return self.tally
+            if pending_to is None:
+                # Write ahead: the batch's range is committed before the connector writes, so a retry after a
+                # crash covers the same entries with the same idempotency key, whatever arrived meanwhile.
+                with self.store.writing(ctx) as tx:
+                    save_state(tx.session, self.run, {"outbox_id": cursor, "pending_to": entries[-1].id})
             self.batch(ctx, entries)
 
     def batch(self, ctx: Context, entries: list[OutboxEntry]) -> None:
@@ -120,6 +134,7 @@ class OutboundRun:
             add_counts(tx.session, self.run, tally, {"outbox_id": entries[-1].id})
         for k, v in tally.values.items():
             self.tally.add(k, v)
+        self.batches_done += 1
 
     def write(self, records: list[Record], key: str) -> list[Any]:
         """``connector.write`` with retries of transient failures, the same idempotency key each time."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 from tenacity.wait import wait_exponential_jitter
 
 from hub.core.db import writer
@@ -105,13 +106,13 @@ class Runner:
                 job = InboundRun(self.store, run, connector, mapping, version, route.batch_size,
                                  self.lease_seconds, instance.rate_limit,
                                  on_batch=(lambda t: hook(run, t)) if hook is not None else None)
-                self.with_retries(run, job.execute)
+                self.with_retries(run, job.execute, lambda: job.batches_done)
             else:
                 from hub.sync.outbound import OutboundRun
 
                 out = OutboundRun(self.store, run, connector, mapping, version, route.module, route.batch_size,
                                   self.lease_seconds, retry=self.retry)
-                self.with_retries(run, out.execute)
+                self.with_retries(run, out.execute, lambda: out.batches_done)
         except runs.LeaseLost:
             log.warning("run %s: lease lost; another worker continues it", run.id)
             return "running"
@@ -133,9 +134,23 @@ class Runner:
         runs.finish(engine, run, "succeeded")
         return "succeeded"
 
-    def with_retries(self, run: SyncRun, work: Callable[[], T]) -> T:
-        """Call ``work`` again (from the last committed checkpoint) on RetryableError, per the policy."""
+    def with_retries(self, run: SyncRun, work: Callable[[], T], progress: Callable[[], int] = lambda: 0) -> T:
+        """Call ``work`` again (from the last committed checkpoint) on RetryableError, per the policy.
+
+        The budget (attempts and seconds) bounds failures *without progress*: it starts afresh whenever a
+        batch has committed since the last failure, so the retries spent on any one record stay bounded
+        while a long run through a flaky connection still finishes.
+        """
         engine = self.store.engine
+        budget = {"progress": progress(), "failures": 0, "since": time.monotonic()}
+
+        def stop(state: RetryCallState) -> bool:
+            now = progress()
+            if now != budget["progress"]:
+                budget.update(progress=now, failures=0, since=time.monotonic())
+            budget["failures"] += 1
+            return (budget["failures"] >= self.retry.attempts
+                    or time.monotonic() - budget["since"] >= self.retry.max_seconds)
 
         def count(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -144,8 +159,7 @@ class Runner:
                 session.execute(update(SyncRun).where(SyncRun.id == run.id).values(retries=SyncRun.retries + 1))
                 runs.heartbeat(session, run, self.lease_seconds)
 
-        retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=self.retry.wait,
-                            stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.max_seconds),
+        retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=self.retry.wait, stop=stop,
                             before_sleep=count, reraise=True)
         return retrying(work)
 

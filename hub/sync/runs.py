@@ -68,35 +68,48 @@ def claim(engine: Engine, run_id: uuid.UUID, worker: str, lease_seconds: float =
     Raises Busy when another worker holds it (or another run of its route) under a live lease.
     """
     now = utcnow()
-    with Session(writer(engine), expire_on_commit=False) as session, session.begin():
-        run = session.get(SyncRun, run_id, with_for_update=True)
-        if run is None:
-            raise ConfigError(f"no sync run {run_id}")
-        if run.status in FINISHED:
-            return None
-        if run.status == "running" and run.lease_until is not None and run.lease_until > now:
-            if run.lease_owner == worker:
-                return run
-            raise Busy(f"run {run_id} is held by {run.lease_owner}", (run.lease_until - now).total_seconds())
-        # Free the route from runs whose workers died (their leases ran out).
-        session.execute(update(SyncRun).where(
-            SyncRun.instance == run.instance, SyncRun.stream == run.stream, SyncRun.direction == run.direction,
-            SyncRun.status == "running", SyncRun.lease_until < now, SyncRun.id != run.id,
-        ).values(status="queued", lease_owner=None, lease_until=None))
-        if run.attempts >= run.max_attempts:
-            run.status, run.finished_at = "dead", now
-            run.lease_owner = run.lease_until = None
-            run.error = (f"gave up after {run.attempts} attempts" +
-                         (f"; last error: {run.error}" if run.error else ": each attempt ended without finishing "
-                          "(the worker died or lost its lease)"))
-            return None
-        run.status, run.attempts = "running", run.attempts + 1
-        run.lease_owner, run.lease_until, run.heartbeat_at = worker, now + dt.timedelta(seconds=lease_seconds), now
-        run.started_at = run.started_at or now
-        try:
-            session.flush()
-        except IntegrityError:
-            raise Busy(f"another run of {run.instance}/{run.stream} is running", 5.0) from None
+    session = Session(writer(engine), expire_on_commit=False)
+    try:
+        outcome = _claim(session, run_id, worker, lease_seconds, now)
+        session.commit()
+        return outcome
+    except IntegrityError:  # the partial unique index: another run of this route is running
+        session.rollback()
+        raise Busy(f"another run of the route of {run_id} is running", 5.0) from None
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _claim(session: Session, run_id: uuid.UUID, worker: str, lease_seconds: float, now: dt.datetime
+           ) -> SyncRun | None:
+    run = session.get(SyncRun, run_id, with_for_update=True)
+    if run is None:
+        raise ConfigError(f"no sync run {run_id}")
+    if run.status in FINISHED:
+        return None
+    if run.status == "running" and run.lease_until is not None and run.lease_until > now:
+        if run.lease_owner == worker:
+            return run
+        raise Busy(f"run {run_id} is held by {run.lease_owner}", (run.lease_until - now).total_seconds())
+    # Free the route from runs whose workers died (their leases ran out).
+    session.execute(update(SyncRun).where(
+        SyncRun.instance == run.instance, SyncRun.stream == run.stream, SyncRun.direction == run.direction,
+        SyncRun.status == "running", SyncRun.lease_until < now, SyncRun.id != run.id,
+    ).values(status="queued", lease_owner=None, lease_until=None))
+    if run.attempts >= run.max_attempts:
+        run.status, run.finished_at = "dead", now
+        run.lease_owner = run.lease_until = None
+        run.error = (f"gave up after {run.attempts} attempts" +
+                     (f"; last error: {run.error}" if run.error else ": each attempt ended without finishing "
+                      "(the worker died or lost its lease)"))
+        return None
+    run.status, run.attempts = "running", run.attempts + 1
+    run.lease_owner, run.lease_until, run.heartbeat_at = worker, now + dt.timedelta(seconds=lease_seconds), now
+    run.started_at = run.started_at or now
+    session.flush()
     return run
 
 
