@@ -89,6 +89,10 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: Columns every hub record has that outbound rules may read but inbound rules never write.
+RECORD_COLUMNS = ("id", "created_at", "updated_at", "deleted_at", "version")
+
+
 class _Checker:
     """Catalog checks for target fields and for the hub fields outbound rules read."""
 
@@ -102,8 +106,9 @@ class _Checker:
 
     def hub_source(self, text: str, parsed: Path, path: str) -> None:
         first = parsed[0]
-        if self.fields is not None and isinstance(first, str) and first not in self.fields:
-            self.problems.add(path, f"unknown hub field {first!r}{did_you_mean(first, self.fields)}")
+        readable = None if self.fields is None else set(self.fields) | set(RECORD_COLUMNS)
+        if readable is not None and isinstance(first, str) and first not in readable:
+            self.problems.add(path, f"unknown hub field {first!r}{did_you_mean(first, readable)}")
 
     @staticmethod
     def any_source(text: str, parsed: Path, path: str) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -30,13 +32,15 @@ def need_text(value: Any) -> str:
 
 
 def as_text(value: Any) -> str:
-    """A scalar written as text: numbers as digits, booleans as true/false."""
+    """A scalar written as text: numbers as digits, booleans as true/false, ids and dates in ISO form."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, int | float | Decimal | uuid.UUID):
         return str(value)
+    if isinstance(value, dt.date):  # datetime included
+        return value.isoformat()
     raise ValueError(f"cannot write a {type(value).__name__} as text")
 
 

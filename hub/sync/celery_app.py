@@ -19,6 +19,8 @@ from hub.config import Settings
 def make_celery(settings: Settings | None = None) -> Celery:
     """A Celery app configured for late acks, redelivery on worker loss, prefetch 1 and JSON only."""
     settings = settings or Settings.from_env()
+    if not settings.broker_url:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
     broker = settings.broker_url or f"sqla+sqlite:///{(settings.var_dir / 'broker.db').resolve()}"
     app = Celery("hub", broker=broker, include=["hub.sync.tasks"])
     app.conf.update(

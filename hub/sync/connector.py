@@ -103,6 +103,10 @@ class Connector:
     def __post_init__(self) -> None:
         validate_config(type(self), self.config)
 
+    def __repr__(self) -> str:
+        """Never shows secrets (reprs end up in tracebacks and logs)."""
+        return f"{type(self).__name__}(name={self.name!r}, config={masked(self.config_schema, self.config)!r})"
+
     # -- the contract ---------------------------------------------------------------------------------
     def check(self) -> None:
         """Test the connection and credentials; raise AuthError, ConfigError or RetryableError."""

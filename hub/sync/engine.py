@@ -70,6 +70,9 @@ class Lander:
         self.newest = frozenset(mapping.conflict.owned_by("newest", mapping.fields))
         self.match = tuple(rule.fields for rule in mapping.match if rule.kind == "fields")
         self.salt = f"{mapping.name}:{mapping_version}:".encode()
+        # An echo of our own write carries what we sent plus whatever the system adds (ids, versions,
+        # timestamps): compare only the fields the outbound direction writes (top-level names).
+        self.echo_fields = tuple(dict.fromkeys(f.split(".")[0] for f in mapping.outbound.fields))
 
     def rows(self, records: Sequence[Record], tally: Tally, dead: list[dict[str, Any]]) -> list[tuple[Record, Row]]:
         """Map records to write-path rows; failures become dead letters, filtered records are skipped."""
@@ -88,7 +91,7 @@ class Lander:
                 continue
             text = canonical(rec.data).encode()
             digest = hashlib.sha256(self.salt + text).hexdigest()
-            echo = hashlib.sha256(text).hexdigest()
+            echo = echo_hash({k: rec.data.get(k) for k in self.echo_fields}) if self.echo_fields else None
             ref = bindings.ExternalRef(self.run.instance, self.run.stream, rec.external_id, rec.version, digest, echo)
             out.append((rec, Row(values, ref=ref, match=self.match or None, keep=self.keep, newest=self.newest,
                                  source_time=source_time(rec.version))))
@@ -117,12 +120,18 @@ class Lander:
         if gone:
             found = bindings.find(tx.session, self.run.instance, self.run.stream, [r.external_id for r in gone])
             ids = [found[r.external_id] for r in gone if r.external_id in found]
-            tally.add("deleted", tx.delete_many(self.mapping.module, ids) if ids else 0)
-            tally.add("unchanged", len(gone) - len(ids))
+            deleted = tx.delete_many(self.mapping.module, ids) if ids else 0
+            tally.add("deleted", deleted)
+            tally.add("unchanged", len(gone) - deleted)  # unknown, or deleted already
         bulk_insert(tx.session, table_of(DeadLetter), [{"id": _new_id(), **d} for d in dead])
         tally.add("quarantined", len(dead))
         tally.add("read", len(records))
         return dead
+
+
+def echo_hash(values: Mapping[str, Any]) -> str:
+    """The hash that recognises our own outbound write when it comes back (see outbound.payload_hash)."""
+    return hashlib.sha256(canonical({k: v for k, v in values.items() if v is not None}).encode()).hexdigest()
 
 
 def storable(value: Any) -> Any:

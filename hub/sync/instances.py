@@ -139,6 +139,7 @@ def add_route(session: Session, log: AuditLog, instance: str, stream: str, direc
         session.add(route)
     route.module, route.mapping, route.schedule = module, mapping, schedule
     route.batch_size, route.max_attempts, route.enabled = batch_size, max_attempts, True
+    route.last_scheduled_at = utcnow()  # the schedule counts from now: the first run is at its next time
     session.flush()
     log.add("sync_routes", route.id, "create" if before is None else "update",
             {"route": [before, {"module": module, "mapping": mapping, "schedule": schedule}]})

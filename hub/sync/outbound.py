@@ -8,7 +8,7 @@ cannot write twice; the bindings and the outbox cursor then commit in one transa
 
 from __future__ import annotations
 
-import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +19,6 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 
 from hub.core import binding as bindings
 from hub.core.actor import Actor, Context
-from hub.core.audit import canonical
 from hub.core.bulk import bulk_insert
 from hub.core.models import Binding
 from hub.core.models.base import table_of
@@ -28,13 +27,13 @@ from hub.core.types import new_id, utcnow
 from hub.errors import MappingError, RetryableError
 from hub.sync import runs
 from hub.sync.connector import Connector, Record
-from hub.sync.engine import Tally, add_counts, save_state
+from hub.sync.engine import Tally, add_counts, echo_hash, save_state
 from hub.sync.models import DeadLetter, OutboxEntry, StreamState, SyncRun
 
 
 def payload_hash(values: dict[str, Any]) -> str:
-    """The hash of an outbound payload (also what echo suppression compares inbound data with)."""
-    return hashlib.sha256(canonical(values).encode()).hexdigest()
+    """The hash of an outbound payload; an inbound record with the same values in these fields is its echo."""
+    return echo_hash(json.loads(json.dumps(values, default=str)))
 
 
 @dataclass

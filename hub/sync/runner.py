@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -48,7 +49,7 @@ class RetryPolicy:
 
     def wait(self, state: RetryCallState) -> float:
         """Exponential backoff with jitter, but never less than the server's Retry-After."""
-        backoff = wait_exponential_jitter(initial=self.initial, max=self.cap)(state)
+        backoff = wait_exponential_jitter(multiplier=self.initial, max=self.cap)(state)
         exc = state.outcome.exception() if state.outcome else None
         after = getattr(exc, "retry_after", None) or 0.0
         return max(backoff, min(float(after), self.cap * 5))
@@ -95,6 +96,8 @@ class Runner:
         if run is None:
             return None
         connector: Connector | None = None
+        keeper = LeaseKeeper(engine, run, self.lease_seconds)
+        keeper.start()
         try:
             with Session(engine) as session:
                 instance = get_instance(session, run.instance)
@@ -129,6 +132,7 @@ class Runner:
             log.exception("run %s: attempt %s crashed; now %s", run.id, run.attempts, status)
             return status
         finally:
+            keeper.stop()
             if connector is not None:
                 connector.close()
         runs.finish(engine, run, "succeeded")
@@ -162,6 +166,30 @@ class Runner:
         retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=self.retry.wait, stop=stop,
                             before_sleep=count, reraise=True)
         return retrying(work)
+
+
+class LeaseKeeper(threading.Thread):
+    """Renews a run's lease every third of its length while the attempt works, so a live worker keeps its
+    run through a batch that takes longer than the lease. It stops when the lease is lost (another worker
+    took the run over) and the attempt's next commit then stops too."""
+
+    def __init__(self, engine: Any, run: SyncRun, lease_seconds: float) -> None:
+        super().__init__(name=f"lease-{run.id}", daemon=True)
+        self.engine, self.sync_run, self.lease_seconds = engine, run, lease_seconds
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.lease_seconds / 3):
+            try:
+                with Session(writer(self.engine)) as session, session.begin():
+                    runs.heartbeat(session, self.sync_run, self.lease_seconds)
+            except runs.LeaseLost:
+                return
+            except Exception as exc:  # e.g. the database briefly locked: try again next time
+                log.warning("run %s: could not renew the lease: %s", self.sync_run.id, exc)
+
+    def stop(self) -> None:
+        self._done.set()
 
 
 def run_status(session: Session, run_id: uuid.UUID) -> SyncRun:

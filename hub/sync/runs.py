@@ -173,7 +173,7 @@ def due_routes(session: Session, now: dt.datetime | None = None) -> Sequence[Rou
     for route in session.scalars(select(Route).where(Route.enabled.is_(True), Route.schedule.is_not(None))):
         if route.instance not in active or route.schedule is None:
             continue
-        last = route.last_scheduled_at or now - dt.timedelta(days=1)
+        last = route.last_scheduled_at or now
         nxt = croniter(route.schedule, last).get_next(dt.datetime)
         if nxt <= now:
             route.last_scheduled_at = now

@@ -7,10 +7,18 @@ pytest rewrites the suite's asserts (registered below, before the import), so fa
 
 from __future__ import annotations
 
-import pytest
-
-pytest.register_assert_rewrite("hub.testing.contract")
-
-from hub.testing.contract import ConnectorContract  # noqa: E402
+from typing import Any
 
 __all__ = ["ConnectorContract"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the suite (and pytest) only when it is asked for: the sample servers here need neither."""
+    if name != "ConnectorContract":
+        raise AttributeError(f"module 'hub.testing' has no attribute {name!r}")
+    import pytest
+
+    pytest.register_assert_rewrite("hub.testing.contract")
+    from hub.testing.contract import ConnectorContract
+
+    return ConnectorContract

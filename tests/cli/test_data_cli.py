@@ -120,7 +120,7 @@ def test_demo_loads_syncs_and_is_idempotent(tmp_path: Path, monkeypatch: pytest.
     code, out, _ = _run("demo", "--accounts", "40")
     assert code == 0 and "accounts   40" in out and "hub audit verify" in out
     assert re.search(r"inbound run \S+: succeeded, read 200, created 195, updated 0, unchanged 0, quarantined 1", out)
-    assert re.search(r"outbound run \S+: succeeded, read 3, .* written 3", out)
+    assert re.search(r"outbound run \S+: succeeded, read 198, .* written 3", out)  # 195 came from the ERP itself
     assert "accounts.country: 'XX' is not an ISO 3166 country code" in out
     code, again, _ = _run("demo", "--accounts", "40")
     assert code == 0 and "accounts   235" in again
