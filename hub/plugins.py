@@ -11,7 +11,17 @@ import pluggy
 from hub import hookspecs
 
 #: Modules that implement hooks for Hub's own built-in features.
-BUILTIN_PLUGINS: tuple[str, ...] = ("hub.mappings.builtin_transforms", "hub.sync.outbox", "connectors.files")
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "hub.mappings.builtin_transforms",
+    "hub.sync.outbox",
+    "connectors.files",
+    "connectors.erp.odoo",
+    "connectors.erp.soap",
+    "connectors.finance.sftp",
+    "connectors.hr.scim",
+    "plugins.org_sync",
+    "plugins.offboarding",
+)
 
 
 def plugin_manager(extra: Iterable[object] = (), entry_points: bool = True) -> pluggy.PluginManager:
@@ -32,6 +42,7 @@ def plugin_manager(extra: Iterable[object] = (), entry_points: bool = True) -> p
         if pm.get_plugin(name) is None:
             pm.register(importlib.import_module(name), name=name)
     for plugin in extra:
-        pm.register(plugin)
+        if not pm.is_registered(plugin):  # a built-in named again is the same plugin
+            pm.register(plugin)
     pm.check_pending()
     return pm
