@@ -40,10 +40,15 @@ def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
     store = state.store
     setup = demo_sync.set_up(store, state.settings.var_dir)
     click.echo(f"\nsample connector {demo_sync.INSTANCE}: a folder of ERP exports at {setup.folder}")
+    click.echo("\nsample systems of the real-protocol connectors (on loopback, while this command runs):")
+    for label, message in demo_sync.sample_systems(store, state.settings.var_dir):
+        click.echo(f"  {label}: {message}")
     with EmbeddedWorker(state.settings.var_dir / "demo-worker.log"):
         inbound = _run(store, "inbound")
         _edit_in_hub(store)
         outbound = _run(store, "outbound")
+        for instance, stream in demo_sync.inbound_routes(store):
+            _run(store, "inbound", instance, stream)
     with Session(store.engine) as session:
         letters = list(session.scalars(select(DeadLetter).where(DeadLetter.run_id == inbound)))
     for d in letters:
@@ -56,8 +61,8 @@ def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
     click.echo("  hub serve --with-worker          # web app + worker + scheduler: new export files sync every minute")
 
 
-def _run(store: object, direction: str) -> uuid.UUID:
-    run = dispatch.start(store, demo_sync.INSTANCE, "customers", direction)  # type: ignore[arg-type]
+def _run(store: object, direction: str, instance: str = demo_sync.INSTANCE, stream: str = "customers") -> uuid.UUID:
+    run = dispatch.start(store, instance, stream, direction)  # type: ignore[arg-type]
     deadline = time.monotonic() + 180
     while True:
         with Session(store.engine) as session:  # type: ignore[attr-defined]
@@ -70,7 +75,8 @@ def _run(store: object, direction: str) -> uuid.UUID:
         if row.status in ("succeeded", "failed", "dead"):
             if sys.stderr.isatty():
                 click.echo("", err=True)
-            click.echo(f"  {direction} run {row.id}: {row.status}, read {row.read}, created {row.created}, "
+            click.echo(f"  {instance}/{stream} {direction} run {row.id}: {row.status}, read {row.read}, "
+                       f"created {row.created}, "
                        f"updated {row.updated}, unchanged {row.unchanged}, quarantined {row.quarantined}, "
                        f"written {row.written}" + (f" ({row.error})" if row.error else ""))
             return row.id

@@ -111,3 +111,44 @@ def set_up(store: Store, var_dir: Path, customers: int = 200) -> DemoSync:
         instances.add_route(tx.session, tx.audit, INSTANCE, "customers", "outbound", "accounts", MAPPING,
                             schedule="* * * * *", batch_size=500)
     return DemoSync(folder, customers)
+
+
+#: The sample systems of the real-protocol connectors: (label, module, function). Each starts its sample
+#: server on loopback (inside this process) and configures its ``demo-*`` instance; see their docs.
+SAMPLE_SYSTEMS = (
+    ("Odoo (XML-RPC)", "hub.testing.odoo_server", "demo"),
+    ("NAV / Business Central (SOAP)", "connectors.erp.soap", "demo"),
+    ("finance (SFTP)", "connectors.finance.sftp_demo", "demo"),
+    ("HR (SCIM)", "connectors.hr.scim_demo", "demo"),
+)
+
+
+def sample_systems(store: Store, var_dir: Path) -> list[tuple[str, str]]:
+    """Start the sample systems and configure their instances; (label, what happened) for each.
+
+    A system that cannot start here (the SFTP one needs OpenSSH's sshd, installed as root) reports why
+    and the others go on.
+    """
+    import importlib
+
+    out = []
+    for label, module, name in SAMPLE_SYSTEMS:
+        try:
+            message = getattr(importlib.import_module(module), name)(store, var_dir)
+        except Exception as exc:
+            message = f"skipped: {type(exc).__name__}: {exc}"
+        out.append((label, str(message)))
+    return out
+
+
+def inbound_routes(store: Store, prefix: str = "demo-") -> list[tuple[str, str]]:
+    """(instance, stream) of every inbound route of the demo instances other than demo-erp."""
+    from sqlalchemy.orm import Session
+
+    from hub.sync.models import Route
+
+    with Session(store.engine) as session:
+        rows = session.execute(select(Route.instance, Route.stream).where(
+            Route.direction == "inbound", Route.enabled.is_(True), Route.instance.startswith(prefix),
+            Route.instance != INSTANCE).order_by(Route.instance, Route.stream)).all()
+    return [(str(i), str(s)) for i, s in rows]

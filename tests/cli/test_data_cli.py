@@ -119,13 +119,20 @@ def test_demo_loads_syncs_and_is_idempotent(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.delenv("HUB_BROKER_URL", raising=False)
     code, out, _ = _run("demo", "--accounts", "40")
     assert code == 0 and "accounts   40" in out and "hub audit verify" in out
-    assert re.search(r"inbound run \S+: succeeded, read 200, created 195, updated 0, unchanged 0, quarantined 1", out)
-    assert re.search(r"outbound run \S+: succeeded, read 198, .* written 3", out)  # 195 came from the ERP itself
+    erp_in = (r"demo-erp/customers inbound run \S+: succeeded, read 200, created 195, updated 0, unchanged 0, "
+              r"quarantined 1")
+    assert re.search(erp_in, out)
+    written = re.search(r"demo-erp/customers outbound run \S+: succeeded, .* written (\d+)", out)
+    assert written and int(written.group(1)) >= 3  # the hub's edits (and the HR leaver's reassigned accounts)
     assert "accounts.country: 'XX' is not an ISO 3166 country code" in out
+    runs = re.findall(r"^  (demo-\S+) (inbound|outbound) run \S+: (\w+)", out, re.M)
+    assert {"demo-erp/customers", "demo-nav/customers", "demo-odoo/companies"} <= {r[0] for r in runs}
+    assert all(status == "succeeded" for _, _, status in runs), runs
     code, again, _ = _run("demo", "--accounts", "40")
-    assert code == 0 and "accounts   235" in again
-    assert re.search(r"inbound run \S+: succeeded, read 0, created 0", again)
-    assert re.search(r"outbound run \S+: succeeded, read 0, .* written 0", again)
+    assert code == 0
+    assert re.search(r"demo-erp/customers inbound run \S+: succeeded, read 0, created 0", again)
+    again_runs = re.findall(r"^  (demo-\S+) (inbound|outbound) run \S+: (\w+)", again, re.M)
+    assert again_runs and all(status == "succeeded" for _, _, status in again_runs), again_runs
     _, verify, _ = _run("audit", "verify")
     assert "chain intact" in verify
     _, rep, _ = _run("--as", "li.wei", "records", "list", "deals", "--limit", "500")
