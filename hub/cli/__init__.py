@@ -62,9 +62,9 @@ def cli(ctx: click.Context, as_user: str | None) -> None:
 
 
 def _register() -> None:
-    from hub.cli import access, audit, data, db, demo, keys, serve, sync
+    from hub.cli import access, audit, data, db, demo, keys, org, serve, sync
 
-    for module in (access, audit, data, db, demo, keys, serve, sync):
+    for module in (access, audit, data, db, demo, keys, org, serve, sync):
         for command in module.COMMANDS:
             cli.add_command(command)
     try:

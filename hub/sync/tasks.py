@@ -70,7 +70,14 @@ def tick() -> dict[str, int]:
         stale = runs.stale_runs(session)
     for s in stale:
         dispatch.send(s.run_id)
-    return {"scheduled": started, "resent": len(stale)}
+    offboarded = 0
+    try:  # termination dates that pass with no HR change
+        from hub.core.offboarding import sweep
+
+        offboarded = len(sweep(store))
+    except Exception as exc:
+        log.warning("offboarding sweep failed: %s", exc)
+    return {"scheduled": started, "resent": len(stale), "offboarded": offboarded}
 
 
 @worker_ready.connect

@@ -136,3 +136,10 @@ def test_sync_queues_then_runs_dead_letters_replay_and_lineage(shop: Path, store
     assert re.search(r"email .* connector:shop .* people record 5 mapping people v2", out)
     _, out, _ = _run("runs", "list")
     assert out.count("shop/people") == 3
+
+
+def test_org_sweep_on_an_empty_hub(hub_env: str) -> None:
+    code, out, _ = _run("org", "sweep")
+    assert code == 0 and "0 leavers offboarded" in out
+    result = CliRunner().invoke(cli, ["org", "sync", "no-such-hr"])
+    assert result.exit_code != 0 and "no connector instance 'no-such-hr'" in str(result.exception)
