@@ -16,12 +16,18 @@ from celery import Celery
 from hub.config import Settings
 
 
+def broker_url(settings: Settings) -> str:
+    """HUB_BROKER_URL, or the embedded broker: kombu's SQLAlchemy transport on var/broker.db."""
+    if settings.broker_url:
+        return settings.broker_url
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqla+sqlite:///{(settings.var_dir / 'broker.db').resolve()}"
+
+
 def make_celery(settings: Settings | None = None) -> Celery:
     """A Celery app configured for late acks, redelivery on worker loss, prefetch 1 and JSON only."""
     settings = settings or Settings.from_env()
-    if not settings.broker_url:
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
-    broker = settings.broker_url or f"sqla+sqlite:///{(settings.var_dir / 'broker.db').resolve()}"
+    broker = broker_url(settings)
     app = Celery("hub", broker=broker, include=["hub.sync.tasks"])
     app.conf.update(
         task_acks_late=True,

@@ -21,10 +21,13 @@ log = logging.getLogger("hub.sync")
 
 def send(run_id: uuid.UUID, countdown: float | None = None) -> bool:
     """Send the Celery message for a run; False (and logged) when the broker cannot be reached."""
-    from hub.sync.tasks import run_sync
+    from hub.config import Settings
+    from hub.sync.celery_app import broker_url
+    from hub.sync.tasks import app, run_sync
 
-    try:
-        run_sync.apply_async((str(run_id),), countdown=countdown)
+    try:  # a connection of its own, to the broker the settings name now (not a shared pool's)
+        with app.connection_for_write(url=broker_url(Settings.from_env())) as connection:
+            run_sync.apply_async((str(run_id),), countdown=countdown, connection=connection)
     except Exception as exc:  # the broker is down: the tick will send it later
         log.warning("run %s: could not send to the broker (%s); it stays queued", run_id, exc)
         return False
