@@ -38,6 +38,21 @@ _TRUE = {"true", "t", "yes", "y", "1", "on", "是"}
 _FALSE = {"false", "f", "no", "n", "0", "off", "否"}
 
 
+#: Values known to be in canonical form already (an E.164 number, a normalised e-mail address), because
+#: the store or a mapping transform produced them with the same library. Checking one again would give
+#: it back unchanged, so it is accepted as it is. Bounded; cleared when full.
+_CANONICAL: dict[str, dict[str, None]] = {"phone": {}, "email": {}}
+_CANONICAL_MAX = 200_000
+
+
+def known_canonical(kind: str, value: str) -> None:
+    """Remember that ``value`` is a canonical ``kind`` value (``phone`` E.164 or ``email`` normalised)."""
+    seen = _CANONICAL[kind]
+    if len(seen) >= _CANONICAL_MAX:
+        seen.clear()
+    seen[value] = None
+
+
 class Invalid(ValueError):
     """A value a field rejects; the write path adds the module and field name."""
 
@@ -128,7 +143,12 @@ def _email(v: str) -> str:
 
 
 def _clean_email(f: FieldDef, v: Any) -> str:
-    return _email(_text(f, v).strip())
+    text = _text(f, v).strip()
+    if text in _CANONICAL["email"]:
+        return text
+    result = _email(text)
+    known_canonical("email", result)
+    return result
 
 
 @lru_cache(maxsize=65536)
@@ -143,7 +163,12 @@ def _phone(v: str, region: str | None) -> str:
 
 
 def _clean_phone(f: FieldDef, v: Any) -> str:
-    return _phone(_text(f, v).strip(), f.default_region)
+    text = _text(f, v).strip()
+    if text in _CANONICAL["phone"]:
+        return text
+    result = _phone(text, f.default_region)
+    known_canonical("phone", result)
+    return result
 
 
 def _url(f: FieldDef, v: Any) -> str:

@@ -9,6 +9,7 @@ import email_validator
 import phonenumbers
 import pycountry
 
+from hub.core.fields import known_canonical
 from hub.mappings.options import choice_option, no_options, read_options, text_option
 from hub.mappings.problems import did_you_mean
 from hub.mappings.registry import OptionError, Transform
@@ -31,6 +32,7 @@ def phone(options: Any) -> Transform:
             hint = did_you_mean(region, phonenumbers.SUPPORTED_REGIONS)
             raise OptionError("region", f"unknown region {opts['region']!r}{hint}")
     style = _PHONE_FORMATS[choice_option("format", opts["format"], tuple(_PHONE_FORMATS))]
+    e164 = style == phonenumbers.PhoneNumberFormat.E164
     strict = choice_option("check", opts["check"], ("valid", "possible")) == "valid"
     parse = phonenumbers.parse
     is_ok = phonenumbers.is_valid_number if strict else phonenumbers.is_possible_number
@@ -48,7 +50,10 @@ def phone(options: Any) -> Transform:
             raise ValueError(f"not a phone number: {exc._msg}") from None
         if not is_ok(number):
             raise ValueError(f"not a {'valid' if strict else 'possible'} phone number")
-        return write(number, style)
+        result = write(number, style)
+        if e164:
+            known_canonical("phone", result)  # the store will not parse it a second time
+        return result
 
     return to_phone
 
@@ -59,9 +64,11 @@ def email(options: Any) -> Transform:
 
     def to_email(value: Any) -> Any:
         try:
-            return validate(need_text(value), check_deliverability=False).normalized
+            result = validate(need_text(value), check_deliverability=False).normalized
         except email_validator.EmailNotValidError as exc:
             raise ValueError(f"not an e-mail address: {exc}") from None
+        known_canonical("email", result)  # the store will not validate it a second time
+        return str(result)
 
     return to_email
 
