@@ -1,0 +1,613 @@
+"""Benchmark: a whole inbound sync run (files -> mapping -> PostgreSQL) against dlt and a bare COPY pipeline.
+
+N customer records (``--records``, default 200,000) are written as JSON Lines files into a temporary
+folder and loaded three ways, each in a child process of its own (so each one's peak memory is its own):
+
+* **hub**: the file connector, a Hub mapping spec of 15 fields (renames, nested paths, trims, lower and
+  title case, phone -> E.164, a decimal with thousands separators, a date in two formats, lookup tables,
+  tag splitting), into ``accounts`` through the normal path: ``Runner.execute`` of a queued run, with
+  validation, bindings, the hash-chained audit trail and checkpoints, into a fresh migrated database;
+* **dlt**: a dlt resource reading the same files and applying the same transformations as a hand-written
+  Python function, ``write_disposition="merge"``, ``primary_key="external_id"``, destination postgres;
+* **copy**: the same hand-written function, then psycopg ``COPY`` into a temp table and
+  ``INSERT ... SELECT ... ON CONFLICT (external_id) DO UPDATE`` into a plain table.
+
+Then the files are rewritten with 10% of the records changed and all three load everything again (Hub
+with ``full=True``: it re-reads every record and skips the unchanged ones by content hash). Finally Hub
+alone loads a second size (N/4, or 5N with ``--growth``) to see whether its peak memory grows with N.
+The results are checked: each destination holds N rows, Hub has N accounts and N bindings, one audit
+event per created or changed record, and every column of every row agrees across the three.
+
+    .venv/bin/python bench/sync.py                     # 200,000 records
+    .venv/bin/python bench/sync.py --records 2000      # CI smoke test (seconds)
+    .venv/bin/python bench/sync.py --growth            # peak memory at N against 5N
+    .venv/bin/python bench/sync.py --profile var/prof  # also cProfile Hub's runs (timings then inflated)
+
+ends with one line:
+RESULT hub_per_s=... copy_per_s=... dlt_per_s=... vs_copy=... copy_vs_dlt=... reload_per_s=...
+       reload_vs_first=... hub_peak_mb=... peak_growth=...
+where vs_copy = Hub / COPY first-load rate (target >= 0.7), reload_vs_first = Hub re-load / Hub first-load
+rate (target >= 1.5), peak_growth = Hub's first-load peak RSS at the larger size / at the smaller (target
+<= 1.10). Needs ``psycopg2-binary`` for dlt's postgres destination.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import sqlalchemy as sa
+
+INSTANCE, STREAM, MAPPING = "bench_files", "customers", "bench_customers"
+PATTERN = "customers-*.jsonl"
+DB_NAME = f"hub_bench_sync_{os.getpid()}"  # per run: others may run this benchmark on the same server
+COPY_TABLE = "bench.copy_accounts"
+DLT_DATASET = "bench_dlt"
+
+SPEC = """
+mapping: bench_customers
+description: Customers from a file drop become accounts.
+source: {connector: files, stream: customers}
+target: {module: accounts}
+tables:
+  countries: {Germany: DE, Deutschland: DE, China: CN, 中国: CN, United States: US, USA: US,
+              United Kingdom: GB, France: FR}
+fields:
+  name:           {from: company, transform: [strip]}
+  email:          {from: contact.email, transform: [strip, lower]}
+  phone:          {from: contact.phone, transform: [{phone: {region: DE}}]}
+  website:        {from: web, transform: [strip, lower]}
+  street:         {from: address.street, transform: [strip]}
+  postal_code:    {from: address.zip, transform: [strip]}
+  city:           {from: address.city, transform: [strip, title]}
+  country:        {from: address.country, transform: [strip], lookup: countries}
+  currency:       {from: currency, transform: [strip, upper]}
+  credit_limit:   {from: credit_limit, transform: [{decimal: {thousands: ","}}]}
+  industry:       {from: industry, transform: [strip, lower]}
+  account_type:   {from: kind, lookup: {table: {C: customer, P: partner, V: vendor, X: prospect}}}
+  status:         {from: state, lookup: {table: {A: active, I: inactive, B: blocked}, default: active}}
+  tags:           {from: labels, transform: [split]}
+  customer_since: {from: since, transform: [{date: ["%d.%m.%Y", "%Y-%m-%d"]}]}
+"""
+
+# -- the same mapping, by hand ----------------------------------------------------------------------------
+_COUNTRIES = {"Germany": "DE", "Deutschland": "DE", "China": "CN", "中国": "CN", "United States": "US",
+              "USA": "US", "United Kingdom": "GB", "France": "FR"}
+_TYPES = {"C": "customer", "P": "partner", "V": "vendor", "X": "prospect"}
+_STATES = {"A": "active", "I": "inactive", "B": "blocked"}
+_E164 = phonenumbers.PhoneNumberFormat.E164
+_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
+COLUMNS = ("external_id", "name", "email", "phone", "website", "street", "postal_code", "city", "country",
+           "currency", "credit_limit", "industry", "account_type", "status", "tags", "customer_since")
+
+
+def _at(record: dict[str, Any], outer: str, inner: str) -> Any:
+    value = record.get(outer)
+    return value.get(inner) if isinstance(value, dict) else None
+
+
+def _phone(text: str) -> str:
+    number = phonenumbers.parse(text, "DE")
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"{text!r} is not a valid phone number")
+    return phonenumbers.format_number(number, _E164)
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        number = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{text!r} is not a finite number")
+    return number
+
+
+def _date(text: str) -> dt.date:
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} matches none of the date formats")
+
+
+def _lookup(table: dict[str, str], value: str, default: str | None = None) -> str:
+    found = table.get(value, default)
+    if found is None:
+        raise ValueError(f"{value!r} is not in the table")
+    return found
+
+
+def transform(r: dict[str, Any]) -> dict[str, Any]:
+    """What the Hub mapping ``SPEC`` does, written by hand (null passes through every step)."""
+    name, web, currency, credit, industry = (r.get(k) for k in ("company", "web", "currency", "credit_limit",
+                                                                 "industry"))
+    email, phone = _at(r, "contact", "email"), _at(r, "contact", "phone")
+    street, zip_code, city, country = (_at(r, "address", k) for k in ("street", "zip", "city", "country"))
+    kind, state, labels, since = r.get("kind"), r.get("state"), r.get("labels"), r.get("since")
+    return {
+        "external_id": str(r["id"]),
+        "name": None if name is None else name.strip(),
+        "email": None if email is None else email.strip().lower(),
+        "phone": None if phone is None else _phone(phone),
+        "website": None if web is None else web.strip().lower(),
+        "street": None if street is None else street.strip(),
+        "postal_code": None if zip_code is None else zip_code.strip(),
+        "city": None if city is None else city.strip().title(),
+        "country": None if country is None else _lookup(_COUNTRIES, country.strip()),
+        "currency": None if currency is None else currency.strip().upper(),
+        "credit_limit": None if credit is None else _decimal(credit),
+        "industry": None if industry is None else industry.strip().lower(),
+        "account_type": None if kind is None else _lookup(_TYPES, kind),
+        "status": None if state is None else _lookup(_STATES, state, "active"),
+        "tags": None if labels is None else [t for t in (p.strip() for p in labels.split(",")) if t],
+        "customer_since": None if since is None else _date(since),
+    }
+
+
+# -- the data ---------------------------------------------------------------------------------------------
+_PLACES = {  # country key as the source writes it -> (ISO code, cities, currency)
+    "Germany": ("DE", [" berlin", "MÜNCHEN ", "hamburg", "frankfurt am main", "köln"], "EUR"),
+    "Deutschland": ("DE", ["stuttgart", " DÜSSELDORF", "leipzig"], "EUR"),
+    "China": ("CN", ["shanghai", " BEIJING ", "shenzhen", "上海"], "CNY"),
+    "中国": ("CN", ["广州", "hangzhou"], "CNY"),
+    "United States": ("US", ["new york", "BOSTON", " san francisco "], "USD"),
+    "USA": ("US", ["chicago"], "USD"),
+    "United Kingdom": ("GB", ["london", " MANCHESTER"], "GBP"),
+    "France": ("FR", ["paris", "LYON "], "EUR"),
+}
+_COUNTRY_KEYS = list(_PLACES)
+_INDUSTRIES = [" Retail ", "MANUFACTURING", "software", "Logistics", None]
+_LABELS = ["eu", "key-account", "new", "partner", "retail", "vip", "wholesale"]
+_MAILERS = ["gmail.com", "web.de", "qq.com", "163.com", "outlook.com"]
+_CN_MOBILE = ["135", "138", "139", "150", "151", "186", "188"]
+
+
+def _phone_text(rng: random.Random, iso: str) -> str:
+    if iso == "DE":
+        n = rng.randint(1_000_000, 9_999_999)
+        return rng.choice([f"030 {n}", f"+49 89 {n}", f"0049 40 {n}", f"0151 {n}{rng.randint(0, 9)}"])
+    if iso == "CN":
+        return f"+86 {rng.choice(_CN_MOBILE)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+    if iso == "US":
+        return f"+1 (212) {rng.randint(200, 999)}-{rng.randint(1000, 9999)}"
+    if iso == "GB":
+        return f"+44 20 7{rng.randint(100, 999)} {rng.randint(1000, 9999)}"
+    return f"+33 1 42 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
+
+
+def make_record(i: int, rng: random.Random, changed: bool) -> dict[str, Any]:
+    """Customer ``i``; the same rng sequence gives the same record, ``changed`` alters every tenth one."""
+    key = rng.choice(_COUNTRY_KEYS)
+    iso, cities, currency = _PLACES[key]
+    chinese = iso == "CN" and rng.random() < 0.5
+    company = f"  上海{i}贸易有限公司 " if chinese else f" Company {i} {rng.choice(['GmbH', 'Ltd', 'Inc', 'SAS'])} "
+    domain = f"company{i}.{iso.lower()}"
+    email = (f" Sales.{i}@{rng.choice(_MAILERS).upper()}" if rng.random() < 0.3 else f" Info@Company{i}.{iso} ")
+    year, month, day = rng.randint(1995, 2024), rng.randint(1, 12), rng.randint(1, 28)
+    labels = ", ".join(sorted(rng.sample(_LABELS, rng.randint(0, 3))))
+    record: dict[str, Any] = {
+        "id": f"C{i:08d}",
+        "company": company,
+        "contact": {"email": email, "phone": _phone_text(rng, iso)},
+        "web": f" HTTPS://www.{domain.upper() if i % 3 == 0 else domain}",
+        "address": {"street": f" {rng.choice(['Hauptstraße', 'Main St', 'Nanjing Rd'])} {rng.randint(1, 300)} ",
+                    "zip": f"{rng.randint(10000, 99999)}", "city": rng.choice(cities), "country": key},
+        "currency": rng.choice([currency, currency.lower(), f" {currency}"]),
+        "credit_limit": f"{rng.randint(0, 9_999_999):,}.{rng.randint(0, 99):02d}",
+        "industry": rng.choice(_INDUSTRIES),
+        "kind": rng.choice("CCCPVX"),
+        "state": rng.choice("AAAAIBZ"),  # Z is not in the table: the lookup's default (active)
+        "labels": labels,
+        "since": f"{day:02d}.{month:02d}.{year}" if i % 2 else f"{year}-{month:02d}-{day:02d}",
+        "updated": f"{year}-{month:02d}-{day:02d}T10:00:00Z",
+    }
+    if changed and i % 10 == 3:
+        record["credit_limit"] = f"{(i * 7919) % 10_000_000:,}.50"
+        record["address"]["street"] = f" Neue Straße {i % 500} "
+    return record
+
+
+def write_files(folder: Path, n: int, files: int, changed: bool, seed: int = 11) -> None:
+    """N records in ``files`` JSON Lines files (replacing what is there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    per_file = -(-n // files)
+    for f in range(files):
+        with open(folder / f"customers-{f + 1:02d}.jsonl", "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(make_record(i, rng, changed), ensure_ascii=False) + "\n"
+                           for i in range(f * per_file, min(n, (f + 1) * per_file)))
+
+
+def read_records(folder: Path) -> Iterator[dict[str, Any]]:
+    """The records of every file, in file-name order (the baselines' reader)."""
+    loads = json.loads
+    for path in sorted(folder.glob(PATTERN)):
+        with open(path, "rb") as fh:
+            for line in fh:
+                if line.strip():
+                    yield loads(line)
+
+
+# -- databases --------------------------------------------------------------------------------------------
+def fresh_database(base_url: str, name: str) -> str:
+    url = sa.engine.make_url(base_url)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    u = sa.engine.make_url(url)
+    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
+    admin.dispose()
+
+
+def plain_dsn(url: str) -> str:
+    """``url`` without SQLAlchemy's driver suffix (for psycopg and dlt)."""
+    return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def files_config(folder: Path) -> dict[str, Any]:
+    return {"path": str(folder), "streams": {STREAM: {"pattern": PATTERN, "format": "jsonl", "key": "id"}}}
+
+
+def setup_hub(url: str, folder: Path, batch: int) -> None:
+    """Migrate, add the custom date field, save the mapping, configure the instance and its route."""
+    from connectors.files import FilesConnector
+    from hub.config import DEV_BLIND_INDEX_KEY, DEV_ENCRYPTION_KEYS
+    from hub.core.actor import Context
+    from hub.core.crypto import Keyring
+    from hub.core.db import make_engine
+    from hub.core.migrate import upgrade
+    from hub.core.modules import define_custom_field, field_names
+    from hub.core.store import Store
+    from hub.mappings import versions
+    from hub.sync.instances import add_instance, add_route
+
+    upgrade(url)
+    engine = make_engine(url)
+    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY))
+    with store.writing(Context.system("bench")) as tx:
+        define_custom_field(tx.session, "accounts", "customer_since", "date", label="Customer since")
+        versions.save(tx.session, SPEC, "bench", catalog=field_names(tx.session))
+        add_instance(tx.session, tx.audit, store.keyring, {"files": FilesConnector}, INSTANCE, "files",
+                     files_config(folder))
+        add_route(tx.session, tx.audit, INSTANCE, STREAM, "inbound", "accounts", MAPPING, batch_size=batch)
+    engine.dispose()
+
+
+def setup_copy(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS bench")
+        conn.exec_driver_sql(f"""CREATE TABLE {COPY_TABLE} (
+            external_id text PRIMARY KEY, name varchar(200) NOT NULL, email varchar(254), phone varchar(32),
+            website varchar(300), street varchar(200), postal_code varchar(20), city varchar(100),
+            country varchar(2), currency varchar(3), credit_limit numeric(18, 4), industry varchar(100),
+            account_type varchar(16) NOT NULL, status varchar(16) NOT NULL, tags jsonb NOT NULL,
+            customer_since date)""")
+    engine.dispose()
+
+
+def check_mapping(n: int) -> None:
+    """The compiled Hub mapping and the hand-written function agree on the first records."""
+    from hub.mappings import compile_mapping
+
+    compiled = compile_mapping(SPEC)
+    rng = random.Random(11)
+    for i in range(n):
+        record = make_record(i, rng, changed=False)
+        expected = {k: v for k, v in transform(record).items() if k != "external_id"}
+        got = compiled(record)
+        if got != expected:
+            raise SystemExit(f"mapping and hand-written transform differ on {record}:\n  {got}\n  {expected}")
+
+
+# -- the contenders (each runs in a child process) --------------------------------------------------------
+def peak_mb() -> float:
+    """This process's peak resident set (VmHWM), or its children's if larger, in MB."""
+    kb = 0
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                kb = int(line.split()[1])
+    except OSError:
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kb = max(kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return kb / 1024
+
+
+def run_hub(url: str, full: bool, profile: str | None) -> dict[str, Any]:
+    import logging
+
+    from sqlalchemy.orm import Session
+
+    from connectors.files import FilesConnector
+    from hub.config import DEV_BLIND_INDEX_KEY, DEV_ENCRYPTION_KEYS
+    from hub.core.crypto import Keyring
+    from hub.core.db import make_engine
+    from hub.core.store import Store
+    from hub.sync import runs
+    from hub.sync.models import SyncRun
+    from hub.sync.runner import Runner
+
+    logging.basicConfig(level=logging.WARNING)
+    engine = make_engine(url)
+    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY))
+    with Session(engine) as session, session.begin():
+        run_id = runs.queue(session, INSTANCE, STREAM, full=full)[0].id
+    runner = Runner(store, {"files": FilesConnector})
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start, cpu = time.perf_counter(), time.process_time()
+    status = runner.execute(run_id)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if profiler is not None and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    with Session(engine) as session:
+        run = session.get(SyncRun, run_id)
+        assert run is not None
+        counts = {k: getattr(run, k) for k in ("read", "created", "updated", "unchanged", "skipped", "quarantined")}
+        error = run.error
+    engine.dispose()
+    return {"seconds": seconds, "cpu_s": cpu, "status": status, "error": error, "run_id": str(run_id),
+            "counts": counts}
+
+
+def run_copy(url: str, folder: Path) -> dict[str, Any]:
+    import psycopg
+
+    cols = ", ".join(COLUMNS)
+    keys = [c for c in COLUMNS if c != "external_id"]
+    upsert = (f"INSERT INTO {COPY_TABLE} AS t ({cols}) SELECT {cols} FROM stage "
+              f"ON CONFLICT (external_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in keys)} "
+              f"WHERE ({', '.join(f't.{c}' for c in keys)}) IS DISTINCT FROM "
+              f"({', '.join(f'EXCLUDED.{c}' for c in keys)})")
+    dumps = json.dumps
+    start, cpu = time.perf_counter(), time.process_time()
+    with psycopg.connect(plain_dsn(url)) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE stage (LIKE {COPY_TABLE}) ON COMMIT DROP")
+        with cur.copy(f"COPY stage ({cols}) FROM STDIN") as copy:
+            for record in read_records(folder):
+                row = transform(record)
+                row["tags"] = dumps(row["tags"], ensure_ascii=False)
+                copy.write_row([row[c] for c in COLUMNS])
+        cur.execute(upsert)
+        written = cur.rowcount
+        conn.commit()
+    return {"seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu, "written": written}
+
+
+def run_dlt(url: str, folder: Path, pipelines_dir: Path) -> dict[str, Any]:
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    import dlt
+
+    @dlt.resource(name="accounts", write_disposition="merge", primary_key="external_id",
+                  columns={"tags": {"data_type": "json"},
+                           "credit_limit": {"data_type": "decimal", "precision": 18, "scale": 4}})
+    def accounts() -> Iterator[list[dict[str, Any]]]:
+        page: list[dict[str, Any]] = []
+        for record in read_records(folder):
+            page.append(transform(record))
+            if len(page) == 1000:  # dlt's advice: yield pages, not single items
+                yield page
+                page = []
+        if page:
+            yield page
+
+    dsn = sa.engine.make_url(plain_dsn(url))
+    if dsn.password is None:  # dlt insists on a password; a server that trusts the client ignores it
+        dsn = dsn.set(password="unused")
+    start, cpu = time.perf_counter(), time.process_time()
+    pipeline = dlt.pipeline(pipeline_name="hub_bench_sync", pipelines_dir=str(pipelines_dir),
+                            destination=dlt.destinations.postgres(
+                                credentials=dsn.render_as_string(hide_password=False)),
+                            dataset_name=DLT_DATASET)
+    info = pipeline.run(accounts())
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    info.raise_on_failed_jobs()
+    return {"seconds": seconds, "cpu_s": cpu}
+
+
+def child(args: argparse.Namespace) -> int:
+    """One contender's one load; prints its measurements as the last line (JSON)."""
+    folder = Path(args.dir)
+    if args.contender == "hub":
+        out = run_hub(args.db, args.phase == "reload", args.profile)
+    elif args.contender == "copy":
+        out = run_copy(args.db, folder)
+    else:
+        out = run_dlt(args.db, folder, folder.parent / "dlt")
+    out["peak_mb"] = peak_mb()
+    print(json.dumps(out))
+    return 0
+
+
+def spawn(contender: str, phase: str, folder: Path, url: str, profile: str | None = None) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--contender", contender, "--phase", phase,
+           "--dir", str(folder), "--db", url]
+    if profile:
+        cmd += ["--profile", profile]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{contender} ({phase}) failed with exit status {proc.returncode}:\n{proc.stdout}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if contender == "hub" and result["status"] != "succeeded":
+        raise SystemExit(f"hub run ({phase}) ended {result['status']}: {result['error']}")
+    return result
+
+
+# -- checks -----------------------------------------------------------------------------------------------
+_COMPARE = ("name", "email", "phone", "website", "street", "postal_code", "city", "country", "currency",
+            "credit_limit", "industry", "account_type", "status")
+
+
+def _differing(conn: sa.Connection, left: str, right: str) -> int:
+    """Rows present on one side only, or with any column different."""
+    cols = [*_COMPARE, "tags", "customer_since"]
+    row = " OR ".join(f"l.{c} IS DISTINCT FROM r.{c}" for c in cols)
+    return int(conn.scalar(sa.text(
+        f"SELECT count(*) FROM ({left}) l FULL JOIN ({right}) r ON l.external_id = r.external_id "
+        f"WHERE l.external_id IS NULL OR r.external_id IS NULL OR {row}")))
+
+
+def verify(url: str, n: int, runs_seen: dict[str, dict[str, Any]], phase: str) -> None:
+    """Row counts, bindings, audit events of the run, and equal content in all three destinations."""
+    changed = (n + 6) // 10  # records i with i % 10 == 3
+    hub_run = runs_seen["hub"]
+    c = hub_run["counts"]
+    expect = ({"read": n, "created": n, "updated": 0, "unchanged": 0} if phase == "first"
+              else {"read": n, "created": 0, "updated": changed, "unchanged": n - changed})
+    got = {k: c[k] for k in expect}
+    assert got == expect and c["quarantined"] == 0 and c["skipped"] == 0, (phase, c, expect)
+    engine = sa.create_engine(url)
+    hub_side = ("SELECT b.external_id, a.name, a.email, a.phone, a.website, a.street, a.postal_code, a.city, "
+                "a.country, a.currency, a.credit_limit, a.industry, a.account_type, a.status, a.tags::jsonb AS tags, "
+                "(a.custom->>'customer_since')::date AS customer_since "
+                "FROM bindings b JOIN accounts a ON a.id = b.record_id WHERE b.connector = :i")
+    copy_side = f"SELECT * FROM {COPY_TABLE}"
+    dlt_side = (f"SELECT external_id, {', '.join(_COMPARE)}, tags::jsonb AS tags, customer_since "
+                f"FROM {DLT_DATASET}.accounts")
+    with engine.connect() as conn:
+        counts = {
+            "accounts": conn.scalar(sa.text("SELECT count(*) FROM accounts WHERE deleted_at IS NULL")),
+            "bindings": conn.scalar(sa.text("SELECT count(*) FROM bindings WHERE connector = :i"), {"i": INSTANCE}),
+            "audit": conn.scalar(sa.text("SELECT count(*) FROM audit_events WHERE request_id = :r"),
+                                 {"r": hub_run["run_id"]}),
+            "copy": conn.scalar(sa.text(f"SELECT count(*) FROM {COPY_TABLE}")),
+            "dlt": conn.scalar(sa.text(f"SELECT count(*) FROM {DLT_DATASET}.accounts")),
+        }
+        audit_expected = n if phase == "first" else changed
+        assert counts == {"accounts": n, "bindings": n, "audit": audit_expected, "copy": n, "dlt": n}, counts
+        hub_vs_copy = _differing(conn, hub_side.replace(":i", f"'{INSTANCE}'"), copy_side)
+        copy_vs_dlt = _differing(conn, copy_side, dlt_side)
+    engine.dispose()
+    assert hub_vs_copy == 0 and copy_vs_dlt == 0, f"{phase}: rows differ: hub/copy {hub_vs_copy}, dlt {copy_vs_dlt}"
+    print(f"  checked {phase}: {counts['accounts']} accounts, {counts['bindings']} bindings, "
+          f"{counts['audit']} audit events of the run, {counts['copy']} COPY rows, {counts['dlt']} dlt rows; "
+          f"all columns equal across the three", file=sys.stderr)
+
+
+# -- the benchmark ----------------------------------------------------------------------------------------
+def line(phase: str, name: str, n: int, result: dict[str, Any]) -> None:
+    rate = n / result["seconds"]
+    print(f"  {phase:7} {name:5} {result['seconds']:8.2f} s {rate:10,.0f} records/s   "
+          f"client CPU {result['cpu_s']:7.2f} s   peak {result['peak_mb']:7.1f} MB", file=sys.stderr)
+
+
+def hub_peak_at(base: str, work: Path, n: int, files: int, batch: int) -> float:
+    """Hub's first-load peak memory at ``n`` records, in a database and folder of their own."""
+    folder = work / f"growth-{n}"
+    write_files(folder, n, files, changed=False)
+    url = fresh_database(base, f"{DB_NAME}_growth")
+    try:
+        setup_hub(url, folder, batch)
+        result = spawn("hub", "first", folder, url)
+    finally:
+        drop_database(url)
+        shutil.rmtree(folder)
+    assert result["counts"]["created"] == n, result
+    line("first", "hub", n, result)
+    return float(result["peak_mb"])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--records", type=int, default=200_000)
+    p.add_argument("--files", type=int, default=4, help="JSON Lines files the records are spread over")
+    p.add_argument("--batch", type=int, default=1000, help="the route's batch size")
+    p.add_argument("--growth", action="store_true", help="compare Hub's peak memory at N with 5N (default: N/4)")
+    p.add_argument("--profile", metavar="DIR", help="write cProfile stats of Hub's runs here (slows them down)")
+    p.add_argument("--keep", action="store_true", help="keep the database (named in the output) and the files")
+    p.add_argument("--pg", default=os.environ.get("HUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    p.add_argument("--contender", choices=["hub", "copy", "dlt"], help=argparse.SUPPRESS)
+    p.add_argument("--phase", choices=["first", "reload"], help=argparse.SUPPRESS)
+    p.add_argument("--dir", help=argparse.SUPPRESS)
+    p.add_argument("--db", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.contender:
+        return child(args)
+
+    n = args.records
+    check_mapping(min(n, 2000))
+    work = Path(tempfile.mkdtemp(prefix="hub-bench-sync-"))
+    folder = work / "drop"
+    profile_dir = Path(args.profile) if args.profile else None
+    if profile_dir:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+    url = fresh_database(args.pg, DB_NAME)
+    try:
+        write_files(folder, n, args.files, changed=False)
+        setup_hub(url, folder, args.batch)
+        setup_copy(url)
+        print(f"{n} customer records in {args.files} JSON Lines files, 15 mapped fields, route batches of "
+              f"{args.batch}, PostgreSQL database {DB_NAME}, files in {folder}; each load in a child process of "
+              "its own", file=sys.stderr)
+        results: dict[str, dict[str, dict[str, Any]]] = {}
+        for phase in ("first", "reload"):
+            if phase == "reload":
+                write_files(folder, n, args.files, changed=True)
+            results[phase] = {}
+            for name in ("hub", "copy", "dlt"):
+                prof = str(profile_dir / f"hub-{phase}.prof") if profile_dir and name == "hub" else None
+                results[phase][name] = spawn(name, phase, folder, url, prof)
+                line(phase, name, n, results[phase][name])
+            verify(url, n, results[phase], phase)
+        if not args.keep:
+            drop_database(url)  # before the growth run: the disk holds one database at a time
+        small, large = (n, 5 * n) if args.growth else (max(1, n // 4), n)
+        if args.growth:
+            peak_small, peak_large = results["first"]["hub"]["peak_mb"], hub_peak_at(args.pg, work, large,
+                                                                                     args.files, args.batch)
+        else:
+            peak_small, peak_large = hub_peak_at(args.pg, work, small, args.files, args.batch), \
+                results["first"]["hub"]["peak_mb"]
+    finally:
+        if not args.keep:
+            drop_database(url)
+            shutil.rmtree(work, ignore_errors=True)
+    first, reload = results["first"], results["reload"]
+    rate = {name: n / r["seconds"] for name, r in first.items()}
+    reload_rate = n / reload["hub"]["seconds"]
+    growth = peak_large / peak_small
+    print(f"peak growth: Hub's first-load peak {peak_small:.1f} MB at {small} records, {peak_large:.1f} MB at "
+          f"{large} records ({'N vs 5N' if args.growth else 'N/4 vs N; --growth compares N with 5N'})",
+          file=sys.stderr)
+    if profile_dir:
+        print(f"profiles of Hub's runs in {profile_dir} (rates above include profiling overhead)", file=sys.stderr)
+    print(f"RESULT hub_per_s={rate['hub']:.0f} copy_per_s={rate['copy']:.0f} dlt_per_s={rate['dlt']:.0f} "
+          f"vs_copy={rate['hub'] / rate['copy']:.2f} copy_vs_dlt={rate['copy'] / rate['dlt']:.2f} "
+          f"reload_per_s={reload_rate:.0f} reload_vs_first={reload_rate / rate['hub']:.2f} "
+          f"hub_peak_mb={first['hub']['peak_mb']:.0f} peak_growth={growth:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
