@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 
 import click
@@ -14,6 +13,7 @@ from hub.cli import CliState, pass_state
 from hub.core import demo as demo_data
 from hub.core import migrate
 from hub.core.actor import Context
+from hub.core.store import Store
 from hub.sync import demo as demo_sync
 from hub.sync import dispatch
 from hub.sync.embedded import EmbeddedWorker
@@ -61,35 +61,31 @@ def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
     click.echo("  hub serve --with-worker          # web app + worker + scheduler: new export files sync every minute")
 
 
-def _run(store: object, direction: str, instance: str = demo_sync.INSTANCE, stream: str = "customers") -> uuid.UUID:
-    run = dispatch.start(store, instance, stream, direction)  # type: ignore[arg-type]
-    deadline = time.monotonic() + 180
-    while True:
-        with Session(store.engine) as session:  # type: ignore[attr-defined]
-            row = session.get(SyncRun, run.id)
-        assert row is not None
-        if sys.stderr.isatty():
-            click.echo(f"\r  {direction:8} run {row.status:9} read {row.read}  created {row.created}  "
-                       f"updated {row.updated}  unchanged {row.unchanged}  quarantined {row.quarantined}  "
-                       f"written {row.written}", nl=False, err=True)
-        if row.status in ("succeeded", "failed", "dead"):
-            if sys.stderr.isatty():
-                click.echo("", err=True)
-            click.echo(f"  {instance}/{stream} {direction} run {row.id}: {row.status}, read {row.read}, "
-                       f"created {row.created}, "
-                       f"updated {row.updated}, unchanged {row.unchanged}, quarantined {row.quarantined}, "
-                       f"written {row.written}" + (f" ({row.error})" if row.error else ""))
-            return row.id
-        if time.monotonic() > deadline:
-            raise click.ClickException(f"the {direction} run did not finish in time; see var/demo-worker.log")
-        time.sleep(0.5)
+def _run(store: Store, direction: str, instance: str = demo_sync.INSTANCE, stream: str = "customers") -> uuid.UUID:
+    run = dispatch.start(store, instance, stream, direction)
+    tty = sys.stderr.isatty()
+
+    def show(row: SyncRun) -> None:
+        if tty:
+            click.echo(f"\r  {instance}/{stream} {direction} run {row.status:9} {dispatch.counts(row)}", nl=False,
+                       err=True)
+
+    try:
+        row = dispatch.wait(store, run.id, 180, show)
+    except TimeoutError as exc:
+        raise click.ClickException(f"{exc}; see var/demo-worker.log") from None
+    if tty:
+        click.echo("", err=True)
+    click.echo(f"  {instance}/{stream} {direction} run {row.id}: {row.status}, {dispatch.counts(row)}"
+               + (f" ({row.error})" if row.error else ""))
+    return row.id
 
 
-def _edit_in_hub(store: object) -> None:
+def _edit_in_hub(store: Store) -> None:
     """Staff raise three ERP customers' credit limits in the hub (a hub-owned field): these go back out."""
     from hub.core.read import Condition
 
-    with store.writing(Context.system("demo")) as tx:  # type: ignore[attr-defined]
+    with store.writing(Context.system("demo")) as tx:
         for record in tx.query("accounts", [Condition("name", "~", "ERP-000")], limit=3):
             tx.update("accounts", record["id"], {"credit_limit": "99000"})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -182,27 +181,24 @@ def sync(state: CliState, name: str, stream: str | None, direction: str, full: b
 
 
 def _wait(store: Any, run_id: uuid.UUID, timeout: float) -> SyncRun:
-    deadline, spin = time.monotonic() + timeout, 0
-    while True:
-        with Session(store.engine) as session:
-            run = session.get(SyncRun, run_id)
-        assert run is not None
-        bar = "=" * (spin % 20) + ">" + " " * (19 - spin % 20)
-        line = (f"\r[{bar}] {run.stream} {run.status:9} read {run.read}  created {run.created}  updated {run.updated}"
-                f"  unchanged {run.unchanged}  deleted {run.deleted}  quarantined {run.quarantined}"
-                f"  written {run.written}  retries {run.retries}")
-        tty = sys.stderr.isatty()
-        if tty or run.status in ("succeeded", "failed", "dead"):
-            click.echo(line if tty else line.lstrip("\r"), nl=not tty, err=True)
-        if run.status in ("succeeded", "failed", "dead"):
-            if tty:
-                click.echo("", err=True)
-            click.echo(f"run {run.id}: {run.status}" + (f": {run.error}" if run.error else ""))
-            return run
-        if time.monotonic() > deadline:
-            raise click.ClickException(f"run {run.id} still {run.status} after {timeout:.0f}s (is a worker running?)")
-        spin += 1
-        time.sleep(0.5)
+    tty = sys.stderr.isatty()
+    spin = [0]
+
+    def show(run: SyncRun) -> None:
+        if tty:
+            bar = "=" * (spin[0] % 20) + ">" + " " * (19 - spin[0] % 20)
+            click.echo(f"\r[{bar}] {run.stream} {run.status:9} {dispatch.counts(run)}", nl=False, err=True)
+            spin[0] += 1
+
+    try:
+        run = dispatch.wait(store, run_id, timeout, show)
+    except TimeoutError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if tty:
+            click.echo("", err=True)
+    click.echo(f"run {run.id}: {run.status}, {dispatch.counts(run)}" + (f": {run.error}" if run.error else ""))
+    return run
 
 
 @click.group("runs")

@@ -7,7 +7,9 @@ it again; if a message is delivered twice, the run's claim lets only one attempt
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
@@ -42,3 +44,30 @@ def start(store: Store, instance: str, stream: str, direction: str = "inbound", 
     if created:
         send(run.id)
     return run
+
+
+FINISHED = ("succeeded", "failed", "dead")
+
+
+def wait(store: Store, run_id: uuid.UUID, timeout: float, on_poll: Callable[[SyncRun], None] | None = None,
+         interval: float = 0.5) -> SyncRun:
+    """The run once it has finished, polling the database (its truth); TimeoutError naming where it stands."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with Session(store.engine) as session:
+            run = session.get(SyncRun, run_id)
+        if run is None:
+            raise LookupError(f"no sync run {run_id}")
+        if on_poll is not None:
+            on_poll(run)
+        if run.status in FINISHED:
+            return run
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run {run_id} is still {run.status} after {timeout:.0f}s (is a worker running?)")
+        time.sleep(interval)
+
+
+def counts(run: SyncRun) -> str:
+    """A run's counts in one line, for people."""
+    return (f"read {run.read}, created {run.created}, updated {run.updated}, unchanged {run.unchanged}, "
+            f"deleted {run.deleted}, quarantined {run.quarantined}, written {run.written}, retries {run.retries}")

@@ -120,7 +120,7 @@ def test_demo_loads_syncs_and_is_idempotent(tmp_path: Path, monkeypatch: pytest.
     code, out, _ = _run("demo", "--accounts", "40")
     assert code == 0 and "accounts   40" in out and "hub audit verify" in out
     erp_in = (r"demo-erp/customers inbound run \S+: succeeded, read 200, created 195, updated 0, unchanged 0, "
-              r"quarantined 1")
+              r"deleted 0, quarantined 1")
     assert re.search(erp_in, out)
     written = re.search(r"demo-erp/customers outbound run \S+: succeeded, .* written (\d+)", out)
     assert written and int(written.group(1)) >= 3  # the hub's edits (and the HR leaver's reassigned accounts)
