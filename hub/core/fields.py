@@ -42,7 +42,7 @@ _FALSE = {"false", "f", "no", "n", "0", "off", "否"}
 #: the store or a mapping transform produced them with the same library. Checking one again would give
 #: it back unchanged, so it is accepted as it is. Bounded; cleared when full.
 _CANONICAL: dict[str, dict[str, None]] = {"phone": {}, "email": {}}
-_CANONICAL_MAX = 200_000
+_CANONICAL_MAX = 50_000
 
 
 def known_canonical(kind: str, value: str) -> None:
@@ -113,7 +113,7 @@ def _text(f: FieldDef, v: Any) -> str:
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # distinct customers rarely repeat: a big cache would only grow the memory
 def _email_full(v: str) -> str:
     try:
         result = email_validator.validate_email(v, check_deliverability=False)
@@ -151,7 +151,7 @@ def _clean_email(f: FieldDef, v: Any) -> str:
     return result
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _phone(v: str, region: str | None) -> str:
     try:
         number = phonenumbers.parse(v, region)

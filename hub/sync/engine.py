@@ -74,6 +74,30 @@ class Lander:
         # timestamps): compare only the fields the outbound direction writes (top-level names).
         self.echo_fields = tuple(dict.fromkeys(f.split(".")[0] for f in mapping.outbound.fields))
 
+    def digest(self, rec: Record) -> tuple[str, str | None]:
+        """The record's content hash (salted with the mapping version) and its echo hash."""
+        digest = hashlib.sha256(self.salt + canonical(rec.data).encode()).hexdigest()
+        echo = echo_hash({k: rec.data.get(k) for k in self.echo_fields}) if self.echo_fields else None
+        return digest, echo
+
+    def changed(self, records: Sequence[Record], tx: Tx, tally: Tally) -> list[Record]:
+        """The records whose content differs from what was last received (or sent): the others are
+        unchanged before they cost a mapping, a validation or a write (one binding lookup per batch)."""
+        if not records:
+            return []
+        refs = [bindings.ExternalRef(self.run.instance, self.run.stream, r.external_id) for r in records]
+        found = bindings.lookup(tx.session, refs)
+        out = []
+        for rec, ref in zip(records, refs, strict=True):
+            bound = found.get(ref.key)
+            if bound is not None and rec.error is None:
+                digest, echo = self.digest(rec)
+                if bound.inbound_hash == digest or (echo is not None and bound.outbound_hash == echo):
+                    tally.add("unchanged")
+                    continue
+            out.append(rec)
+        return out
+
     def rows(self, records: Sequence[Record], tally: Tally, dead: list[dict[str, Any]]) -> list[tuple[Record, Row]]:
         """Map records to write-path rows; failures become dead letters, filtered records are skipped."""
         out = []
@@ -89,9 +113,7 @@ class Lander:
             if values is None:
                 tally.add("skipped")
                 continue
-            text = canonical(rec.data).encode()
-            digest = hashlib.sha256(self.salt + text).hexdigest()
-            echo = echo_hash({k: rec.data.get(k) for k in self.echo_fields}) if self.echo_fields else None
+            digest, echo = self.digest(rec)
             ref = bindings.ExternalRef(self.run.instance, self.run.stream, rec.external_id, rec.version, digest, echo)
             out.append((rec, Row(values, ref=ref, match=self.match or None, keep=self.keep, newest=self.newest,
                                  source_time=source_time(rec.version))))
@@ -107,7 +129,7 @@ class Lander:
     def land(self, tx: Tx, records: Sequence[Record], tally: Tally) -> list[dict[str, Any]]:
         """Write one batch inside ``tx``; returns the dead letters written."""
         dead: list[dict[str, Any]] = []
-        live = [r for r in records if not r.deleted]
+        live = self.changed([r for r in records if not r.deleted], tx, tally)
         gone = [r for r in records if r.deleted]
         pairs = self.rows(live, tally, dead)
         if pairs:
