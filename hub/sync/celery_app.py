@@ -24,6 +24,13 @@ def broker_url(settings: Settings) -> str:
     return f"sqla+sqlite:///{(settings.var_dir / 'broker.db').resolve()}"
 
 
+def transport_options(url: str) -> dict[str, object]:
+    """Broker options for ``url``: Redis redelivers an unacknowledged message after the visibility timeout,
+    which must outlast any run (a dead worker's run is found sooner, by its expired lease); the SQLAlchemy
+    transport takes no such option."""
+    return {"visibility_timeout": 6 * 3600} if url.startswith(("redis", "rediss")) else {}
+
+
 def make_celery(settings: Settings | None = None) -> Celery:
     """A Celery app configured for late acks, redelivery on worker loss, prefetch 1 and JSON only."""
     settings = settings or Settings.from_env()
@@ -37,9 +44,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         accept_content=["json"],
         result_backend=None,
         task_ignore_result=True,
-        # Redis redelivers an unacknowledged message after this; longer than any run (a dead worker's run is
-        # found sooner, by its expired lease). The SQLAlchemy transport takes no such option.
-        broker_transport_options={"visibility_timeout": 6 * 3600} if broker.startswith("redis") else {},
+        broker_transport_options=transport_options(broker),
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         enable_utc=True,

@@ -23,12 +23,15 @@ log = logging.getLogger("hub.sync")
 
 def send(run_id: uuid.UUID, countdown: float | None = None) -> bool:
     """Send the Celery message for a run; False (and logged) when the broker cannot be reached."""
-    from hub.config import Settings
-    from hub.sync.celery_app import broker_url
-    from hub.sync.tasks import app, run_sync
+    from kombu import Connection
 
-    try:  # a connection of its own, to the broker the settings name now (not a shared pool's)
-        with app.connection_for_write(url=broker_url(Settings.from_env())) as connection:
+    from hub.config import Settings
+    from hub.sync.celery_app import broker_url, transport_options
+    from hub.sync.tasks import run_sync
+
+    url = broker_url(Settings.from_env())
+    try:  # a connection of its own, to the broker the settings name now, with that broker's options
+        with Connection(url, transport_options=transport_options(url)) as connection:
             run_sync.apply_async((str(run_id),), countdown=countdown, connection=connection)
     except Exception as exc:  # the broker is down: the tick will send it later
         log.warning("run %s: could not send to the broker (%s); it stays queued", run_id, exc)
