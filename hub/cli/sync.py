@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,8 +222,7 @@ def list_runs(state: CliState, instance: str | None, status: str | None, limit: 
     with Session(state.store.engine) as session:
         for r in session.scalars(stmt):
             click.echo(f"{r.id}  {r.queued_at:%Y-%m-%d %H:%M:%S}  {r.instance}/{r.stream} {r.direction:8} {r.status:9} "
-                       f"read {r.read} created {r.created} updated {r.updated} unchanged {r.unchanged} "
-                       f"quarantined {r.quarantined} attempts {r.attempts}")
+                       f"{dispatch.counts(r)}, attempts {r.attempts}")
 
 
 @runs_group.command("show")
@@ -238,8 +238,7 @@ def show_run(state: CliState, run_id: str) -> None:
                   "mapping", "mapping_version", "read", "created", "updated", "unchanged", "deleted", "skipped",
                   "quarantined", "written", "retries", "queued_at", "started_at", "finished_at", "lease_owner",
                   "checkpoint", "error"]
-        for f in fields:
-            click.echo(f"{f:16} {getattr(run, f)}")
+        _show_fields(run, fields)
         if run.started_at and run.finished_at:
             secs = (run.finished_at - run.started_at).total_seconds()
             click.echo(f"{'duration':16} {secs:.1f}s ({run.read / secs if secs else 0:.0f} records/s)")
@@ -278,9 +277,8 @@ def show_letter(state: CliState, letter_id: str) -> None:
         d = session.get(DeadLetter, _uuid(letter_id))
         if d is None:
             raise ConfigError(f"no dead letter {letter_id}")
-        for f in ("id", "run_id", "instance", "stream", "direction", "external_id", "record_id", "status",
-                  "error_kind", "error", "mapping", "mapping_version", "attempts", "created_at", "replayed_at"):
-            click.echo(f"{f:16} {getattr(d, f)}")
+        _show_fields(d, ("id", "run_id", "instance", "stream", "direction", "external_id", "record_id", "status",
+                         "error_kind", "error", "mapping", "mapping_version", "attempts", "created_at", "replayed_at"))
         click.echo("payload:")
         click.echo(json.dumps(d.payload, ensure_ascii=False, indent=2, default=str))
 
@@ -336,6 +334,12 @@ def worker(concurrency: int, beat: bool, loglevel: str) -> None:
     if beat:
         argv.append("--beat")
     app.worker_main(argv)
+
+
+def _show_fields(row: Any, names: Sequence[str]) -> None:
+    """One line per attribute: name, then value."""
+    for name in names:
+        click.echo(f"{name:16} {getattr(row, name)}")
 
 
 def _uuid(value: str) -> uuid.UUID:
