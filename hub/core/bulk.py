@@ -11,9 +11,14 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Table, insert
+import orjson
+from sqlalchemy import JSON, DateTime, Table, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+
+from hub.core.types import UTCDateTime
+
+_ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _json_text(value: Any) -> str | None:
@@ -21,7 +26,22 @@ def _json_text(value: Any) -> str | None:
         return None
     if not value and isinstance(value, list | dict):
         return "[]" if isinstance(value, list) else "{}"
-    return json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        return orjson.dumps(value, default=str, option=_ORJSON).decode()
+    except TypeError:  # what orjson refuses (keys that are not text, integers beyond 64 bits)
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _repeating(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``proc`` remembering its last answer: a batch's rows share one timestamp object."""
+    last: list[Any] = [object(), None]
+
+    def convert(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, proc(value)
+        return last[1]
+
+    return convert
 
 
 def _converter(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
@@ -29,6 +49,8 @@ def _converter(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
     if isinstance(column.type, JSON) or isinstance(getattr(column.type, "impl", None), JSON):
         return _json_text
     proc: Callable[[Any], Any] | None = column.type.bind_processor(dialect)
+    if proc is not None and isinstance(column.type, DateTime | UTCDateTime):
+        return _repeating(proc)
     return proc
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import email_validator
 import phonenumbers
 import pycountry
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from hub.errors import ValidationError
 
@@ -111,6 +112,35 @@ def _text(f: FieldDef, v: Any) -> str:
 
 #: An ASCII dot-atom local part (RFC 5322): what nearly every real address has.
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+#: Local parts the library lower-cases because RFC 2142 makes them case-insensitive (``Info@`` is ``info@``).
+_CASE_INSENSITIVE_LOCAL = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+#: A plainly valid lower-case ASCII domain: labels of letters, digits and inner hyphens, 1 to 63 long, at least
+#: one dot, and a top-level label of letters only. The caller also rules out "--" anywhere (Punycode "xn--" and
+#: the reserved R-LDH labels of RFC 5890, which the library decodes or rejects), a length over 252, and the
+#: special-use names below.
+_PLAIN_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+#: Names (and everything under them) the library rejects as special-use; read from it, not copied.
+_SPECIAL_USE = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_USE_SUFFIXES = tuple(f".{name}" for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+#: The library allows a domain of 253, but an address is at most 254 with at least "a@" before the domain: so
+#: ``_email_domain`` (which asks the library about ``a@domain``) gives the same verdict for every length.
+_PLAIN_DOMAIN_MAX_LENGTH = 252
+
+
+def _plain_domain(domain: str) -> str | None:
+    """The library's normalised form of ``domain`` when it is plainly valid ASCII (it is lower-cased), else None.
+
+    A subset of what email-validator accepts with ``check_deliverability=False``: for such a domain its UTS-46
+    mapping only lower-cases, every syntax, length and special-use check passes, and with no "xn--" label there is
+    no IDNA round trip. Anything else is None, and the library decides (with its own messages).
+    """
+    if not domain.isascii() or len(domain) > _PLAIN_DOMAIN_MAX_LENGTH or "--" in domain:
+        return None
+    lowered = domain.lower()
+    if not _PLAIN_DOMAIN.fullmatch(lowered) or lowered in _SPECIAL_USE or lowered.endswith(_SPECIAL_USE_SUFFIXES):
+        return None
+    return lowered
 
 
 @lru_cache(maxsize=4096)  # distinct customers rarely repeat: a big cache would only grow the memory
@@ -122,19 +152,28 @@ def _email_full(v: str) -> str:
     return str(result.normalized)
 
 
-@lru_cache(maxsize=16384)
-def _email_domain(domain: str) -> str:
+@lru_cache(maxsize=16384)  # only domains that are not plainly valid (IDN, Punycode, unusual or bad ones) get here
+def _email_domain_checked(domain: str) -> str:
     return _email_full(f"a@{domain}").rsplit("@", 1)[1]
 
 
-def _email(v: str) -> str:
-    """email-validator's verdict and normalisation; the domain is checked once per distinct domain.
+def _email_domain(domain: str) -> str:
+    """The normalised domain, or Invalid: a plainly valid ASCII domain here, any other by the library."""
+    plain = _plain_domain(domain)
+    return plain if plain is not None else _email_domain_checked(domain)
 
-    A plain ASCII local part is checked here against the same dot-atom grammar the library uses, and
-    the domain by the library itself (cached); anything else goes to the library whole.
+
+def _email(v: str) -> str:
+    """email-validator's verdict and normalisation; a domain the library would only lower-case is checked here.
+
+    A plain ASCII local part is checked here against the same dot-atom grammar the library uses (and lower-cased,
+    as the library does, when it is an RFC 2142 name such as ``info``); a plainly valid ASCII domain is checked
+    and lower-cased here, any other domain by the library itself (cached); anything else goes to the library whole.
     """
     local, at, domain = v.rpartition("@")
     if at and len(local) <= 64 and len(v) <= 254 and _LOCAL.fullmatch(local):
+        if local.lower() in _CASE_INSENSITIVE_LOCAL:
+            local = local.lower()
         try:
             return f"{local}@{_email_domain(domain)}"
         except Invalid:

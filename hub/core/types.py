@@ -50,6 +50,16 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=_uuid7_int(ms, rand))
 
 
+def new_ids(n: int) -> list[uuid.UUID]:
+    """``n`` new ids as ``new_id`` makes them, from one read of the clock and of the random source."""
+    if n <= 0:
+        return []
+    ms = time.time_ns() // 1_000_000
+    raw = os.urandom(10 * n)
+    make, frm = _uuid7_int, int.from_bytes
+    return [uuid.UUID(int=make(ms, frm(raw[i:i + 10], "big"))) for i in range(0, 10 * n, 10)]
+
+
 def _uuid7_int(ms: int, rand: int) -> int:
     rand_a = (rand >> 62) & 0xFFF
     rand_b = rand & ((1 << 62) - 1)

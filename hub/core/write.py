@@ -33,7 +33,7 @@ from hub.core.models import Binding, Record
 from hub.core.models.base import table_of
 from hub.core.modules import SYSTEM_FIELDS, ModuleDef
 from hub.core.rules import module_check
-from hub.core.types import new_id, utcnow
+from hub.core.types import new_ids, utcnow
 from hub.errors import AccessDenied, ConflictError, HubError, NotFound, ValidationError
 
 if TYPE_CHECKING:
@@ -52,7 +52,9 @@ class Row:
     tuple of fields that must all be equal (after the binding, when there is a ``ref``). A row that
     finds no record is created. On update, ``keep`` fields are never overwritten (only-create and
     hub-owned fields) and ``newest`` fields only when ``source_time`` is later than the record's last
-    change.
+    change. ``validated`` says the values are already what ``FieldDef.clean`` makes of them under the
+    module's current definitions (the sync engine's mapping stage validated them): they are not cleaned
+    again, but every other check (fields, access, required, references, the database) still applies.
     """
 
     data: Mapping[str, Any]
@@ -63,6 +65,7 @@ class Row:
     keep: frozenset[str] = frozenset()
     newest: frozenset[str] = frozenset()
     source_time: dt.datetime | None = None
+    validated: bool = False
 
     @property
     def match_rules(self) -> tuple[tuple[str, ...], ...]:
@@ -96,7 +99,7 @@ class BatchResult:
         return [r for r in self.results if r.status == "rejected"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Work:
     index: int
     row: Row
@@ -163,6 +166,11 @@ class _Wave:
         self.table = table_of(mod.model)
         self.access = tx.profile.module(mod.name)
         self.now = utcnow()
+        self.sensitive = frozenset(mod.sensitive)
+        self.required = [(n, f.custom) for n, f in mod.fields.items() if f.required]
+        self.defaults = _defaults(mod.model)
+        self.module_check = module_check(mod.name)
+        self.ids: list[uuid.UUID] = []
 
     def fail(self, w: _Work, error: Exception) -> None:
         if self.strict:
@@ -182,7 +190,9 @@ class _Wave:
             except HubError as exc:
                 self.fail(w, exc)
         self.resolve()
-        for w in self.live():
+        todo = [w for w in self.live() if not w.status]
+        self.ids = new_ids(sum(1 for w in todo if w.existing is None))
+        for w in todo:
             if w.status:
                 continue
             try:
@@ -203,17 +213,16 @@ class _Wave:
 
     # -- validation -------------------------------------------------------------------------------
     def clean(self, w: _Work) -> None:
-        name = self.mod.name
+        name, fields, hidden, trusted = self.mod.name, self.mod.fields, self.access.hidden, w.row.validated
         for key, value in w.row.data.items():
-            f = self.mod.fields.get(key)
+            f = fields.get(key)
             if f is None:
                 raise ValidationError(f"{name}.{key}", "no such field")
             if f.readonly:
                 raise ValidationError(f"{name}.{key}", "is read-only")
-            if key in self.access.hidden:
+            if key in hidden:
                 raise AccessDenied(f"{name}.{key}: is hidden from {self.tx.ctx.actor.name}")
-            cleaned = f.clean(name, value)
-            (w.custom if f.custom else w.values)[key] = cleaned
+            (w.custom if f.custom else w.values)[key] = value if trusted else f.clean(name, value)
 
     # -- resolution -------------------------------------------------------------------------------
     def skip_unchanged_content(self) -> None:
@@ -301,28 +310,35 @@ class _Wave:
 
     # -- diff -------------------------------------------------------------------------------------
     def prepare(self, w: _Work) -> None:
-        name, sensitive = self.mod.name, set(self.mod.sensitive)
+        name, sensitive = self.mod.name, self.sensitive
         if w.existing is None:
             if "create" not in self.access.actions:
                 raise AccessDenied(f"{self.tx.ctx.actor.name} may not create {name}")
-            w.status, w.record_id = "created", new_id()
-            new = self.defaults()
+            w.status, w.record_id = "created", self.ids.pop()
+            new = dict(self.defaults)
             new.update(w.values)
-            if new.get("owner_id") is None and self.tx.profile.user_id is not None:
-                new["owner_id"] = self.tx.profile.user_id
-            if new.get("team_id") is None and self.tx.profile.team_id is not None:
-                new["team_id"] = self.tx.profile.team_id
-            if not self.tx.profile.in_scope(name, new.get("owner_id"), new.get("team_id")):
+            profile = self.tx.profile
+            if new.get("owner_id") is None and profile.user_id is not None:
+                new["owner_id"] = profile.user_id
+            if new.get("team_id") is None and profile.team_id is not None:
+                new["team_id"] = profile.team_id
+            if not profile.in_scope(name, new.get("owner_id"), new.get("team_id")):
                 raise AccessDenied(f"{name}: you may not create a record owned outside your scope")
-            for fname, f in self.mod.fields.items():
-                if f.required and (new.get(fname) if not f.custom else w.custom.get(fname)) is None:
+            for fname, custom in self.required:
+                if (w.custom if custom else new).get(fname) is None:
                     raise ValidationError(f"{name}.{fname}", "is required")
-            self.check_module(new)
+            if self.module_check is not None:
+                self.check_module(new)
+            custom_json = {k: v if type(v) is str else to_json(v) for k, v in w.custom.items() if v is not None}
             w.new_row = {**new, "id": w.record_id, "created_at": self.now, "updated_at": self.now,
-                         "deleted_at": None, "version": 1,
-                         "custom": {k: to_json(v) for k, v in w.custom.items() if v is not None}}
-            w.changes = {k: [None, MASK if k in sensitive else to_json(v)]
-                         for k, v in {**new, **w.custom}.items() if v is not None and v != []}
+                         "deleted_at": None, "version": 1, "custom": custom_json}
+            changes = {}
+            for k, v in new.items():
+                if v is not None and v != []:
+                    changes[k] = [None, MASK if k in sensitive else v if type(v) is str else to_json(v)]
+            for k, v in custom_json.items():
+                changes[k] = [None, MASK if k in sensitive else v]
+            w.changes = changes
             return
         old = w.existing
         if w.row.expected_version is not None and old["version"] != w.row.expected_version:
@@ -375,13 +391,9 @@ class _Wave:
             if k in merged and merged[k] != old.get(k) and k not in w.changes:
                 w.changes[k] = [to_json(old.get(k)), to_json(merged[k])]
 
-    def defaults(self) -> dict[str, Any]:
-        return dict(_defaults(self.model))
-
     def check_module(self, row: dict[str, Any]) -> None:
-        check = module_check(self.mod.name)
-        if check is not None:
-            check(self.tx.session, row, self.tx.cache.setdefault("pipelines", {}))
+        if self.module_check is not None:
+            self.module_check(self.tx.session, row, self.tx.cache.setdefault("pipelines", {}))
 
     def check_references(self) -> None:
         live = [w for w in self.live() if w.status in ("created", "updated")]
@@ -464,11 +476,12 @@ class _Wave:
     def bind(self, works: list[_Work]) -> None:
         session, now, name = self.tx.session, self.now, self.mod.name
         new_rows, upd_rows = [], []
+        ids = new_ids(sum(1 for w in works if w.binding is None))
         for w in works:
             ref = w.row.ref
             assert ref is not None
             if w.binding is None:
-                new_rows.append({"id": new_id(), "connector": ref.connector, "stream": ref.stream,
+                new_rows.append({"id": ids.pop(), "connector": ref.connector, "stream": ref.stream,
                                  "external_id": ref.external_id, "module": name, "record_id": w.record_id,
                                  "inbound_hash": w.content_hash, "outbound_hash": None,
                                  "remote_version": ref.remote_version, "created_at": now, "updated_at": now})

@@ -27,13 +27,14 @@ from hub.core.audit import canonical
 from hub.core.bulk import bulk_insert
 from hub.core.db import writer
 from hub.core.models.base import table_of
+from hub.core.modules import catalog
 from hub.core.store import Store, Tx
 from hub.core.types import utcnow
 from hub.core.write import Row
-from hub.errors import MappingError
 from hub.sync import runs
 from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.models import DeadLetter, StreamState, SyncRun
+from hub.sync.stage import MappingStage, Outcome, outcomes
 
 log = logging.getLogger("hub.sync")
 COUNTS = ("read", "created", "updated", "unchanged", "deleted", "skipped", "quarantined", "written", "retries")
@@ -60,8 +61,29 @@ def source_time(version: str | None) -> dt.datetime | None:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
+@dataclass
+class Checked:
+    """A batch read and checked against the bindings: what is left to map, and what is gone."""
+
+    records: list[Record]
+    position: Mapping[str, Any] | None
+    live: list[tuple[Record, str, str | None]]  # to map: record, content hash, echo hash
+    broken: list[Record]  # unreadable at the source
+    gone: list[Record]  # deleted at the source
+    tally: Tally
+
+    @property
+    def external_ids(self) -> frozenset[str]:
+        return frozenset(r.external_id for r in self.records)
+
+
 class Lander:
-    """Lands batches of source records of one route into the store (used by runs and by replays)."""
+    """Lands batches of source records of one route into the store (used by runs and by replays).
+
+    A batch is first ``check``-ed (records whose content hash equals the binding's are unchanged before
+    they cost a mapping), then its live records are mapped (``hub.sync.stage``), then ``write`` lands it
+    in the batch's transaction.
+    """
 
     def __init__(self, store: Store, run: SyncRun, mapping: Any, mapping_version: int | None) -> None:
         self.store, self.run, self.mapping, self.mapping_version = store, run, mapping, mapping_version
@@ -80,58 +102,49 @@ class Lander:
         echo = echo_hash({k: rec.data.get(k) for k in self.echo_fields}) if self.echo_fields else None
         return digest, echo
 
-    def changed(self, records: Sequence[Record], tx: Tx, tally: Tally) -> list[Record]:
-        """The records whose content differs from what was last received (or sent): the others are
-        unchanged before they cost a mapping, a validation or a write (one binding lookup per batch)."""
-        if not records:
-            return []
-        refs = [bindings.ExternalRef(self.run.instance, self.run.stream, r.external_id) for r in records]
-        found = bindings.lookup(tx.session, refs)
-        out = []
-        for rec, ref in zip(records, refs, strict=True):
-            bound = found.get(ref.key)
-            if bound is not None and rec.error is None:
-                digest, echo = self.digest(rec)
-                if bound.inbound_hash == digest or (echo is not None and bound.outbound_hash == echo):
-                    tally.add("unchanged")
-                    continue
-            out.append(rec)
-        return out
-
-    def rows(self, records: Sequence[Record], tally: Tally, dead: list[dict[str, Any]]) -> list[tuple[Record, Row]]:
-        """Map records to write-path rows; failures become dead letters, filtered records are skipped."""
-        out = []
-        for rec in records:
+    def check(self, session: Session, records: list[Record], position: Mapping[str, Any] | None = None,
+              in_flight: frozenset[str] = frozenset()) -> Checked:
+        """Sort a batch: unchanged records (content or echo hash equal to the binding's) are counted and
+        dropped, one binding lookup per batch. ``in_flight`` are the external ids of a batch that is not
+        committed yet: its bindings may still change, so those records are never taken as unchanged."""
+        batch = Checked(records, position, [], [], [r for r in records if r.deleted], Tally())
+        present = [r for r in records if not r.deleted]
+        refs = [bindings.ExternalRef(self.run.instance, self.run.stream, r.external_id) for r in present
+                if r.error is None]
+        found = bindings.lookup(session, refs) if refs else {}
+        for rec in present:
             if rec.error is not None:
-                dead.append(self.dead_letter(rec, "source", rec.error))
-                continue
-            try:
-                values = self.mapping(rec.data)
-            except MappingError as exc:
-                dead.append(self.dead_letter(rec, "mapping", str(exc)))
-                continue
-            if values is None:
-                tally.add("skipped")
+                batch.broken.append(rec)
                 continue
             digest, echo = self.digest(rec)
-            ref = bindings.ExternalRef(self.run.instance, self.run.stream, rec.external_id, rec.version, digest, echo)
-            out.append((rec, Row(values, ref=ref, match=self.match or None, keep=self.keep, newest=self.newest,
-                                 source_time=source_time(rec.version))))
-        return out
+            bound = found.get((self.run.instance, self.run.stream, rec.external_id))
+            if (bound is not None and rec.external_id not in in_flight
+                    and (bound.inbound_hash == digest or (echo is not None and bound.outbound_hash == echo))):
+                batch.tally.add("unchanged")
+                continue
+            batch.live.append((rec, digest, echo))
+        return batch
 
-    def dead_letter(self, rec: Record, kind: str, error: str) -> dict[str, Any]:
-        return {"run_id": self.run.id, "instance": self.run.instance, "stream": self.run.stream,
-                "direction": "inbound", "external_id": storable(rec.external_id), "payload": storable(dict(rec.data)),
-                "version": rec.version, "error_kind": kind, "error": storable(error), "mapping": self.mapping.name,
-                "mapping_version": self.mapping_version, "attempts": self.run.attempts, "status": "open",
-                "created_at": utcnow()}
+    def write(self, tx: Tx, batch: Checked, mapped: Sequence[Outcome], stage_mod: Any = None) -> list[dict[str, Any]]:
+        """Land a checked batch whose live records were mapped (``mapped``, in order) inside ``tx``.
 
-    def land(self, tx: Tx, records: Sequence[Record], tally: Tally) -> list[dict[str, Any]]:
-        """Write one batch inside ``tx``; returns the dead letters written."""
-        dead: list[dict[str, Any]] = []
-        live = self.changed([r for r in records if not r.deleted], tx, tally)
-        gone = [r for r in records if r.deleted]
-        pairs = self.rows(live, tally, dead)
+        Values the stage validated are trusted only if the module's definitions are still ``stage_mod``.
+        Returns the dead letters written.
+        """
+        tally, dead = batch.tally, [self.dead_letter(rec, "source", rec.error or "") for rec in batch.broken]
+        trusted = stage_mod is not None and tx.module(self.mapping.module) == stage_mod
+        pairs = []
+        for (rec, digest, echo), outcome in zip(batch.live, mapped, strict=True):
+            if outcome.kind == "error":
+                dead.append(self.dead_letter(rec, "mapping", outcome.error or ""))
+            elif outcome.kind == "skip" or outcome.values is None:
+                tally.add("skipped")
+            else:
+                ref = bindings.ExternalRef(self.run.instance, self.run.stream, rec.external_id, rec.version, digest,
+                                           echo)
+                pairs.append((rec, Row(outcome.values, ref=ref, match=self.match or None, keep=self.keep,
+                                       newest=self.newest, source_time=source_time(rec.version),
+                                       validated=trusted and outcome.validated)))
         if pairs:
             result = tx.write_many(self.mapping.module, [row for _, row in pairs])
             for (rec, _), res in zip(pairs, result.results, strict=True):
@@ -139,16 +152,32 @@ class Lander:
                     dead.append(self.dead_letter(rec, "validation", res.error or "rejected"))
                 else:
                     tally.add(res.status)
-        if gone:
-            found = bindings.find(tx.session, self.run.instance, self.run.stream, [r.external_id for r in gone])
-            ids = [found[r.external_id] for r in gone if r.external_id in found]
+        if batch.gone:
+            found = bindings.find(tx.session, self.run.instance, self.run.stream, [r.external_id for r in batch.gone])
+            ids = [found[r.external_id] for r in batch.gone if r.external_id in found]
             deleted = tx.delete_many(self.mapping.module, ids) if ids else 0
             tally.add("deleted", deleted)
-            tally.add("unchanged", len(gone) - deleted)  # unknown, or deleted already
+            tally.add("unchanged", len(batch.gone) - deleted)  # unknown, or deleted already
         bulk_insert(tx.session, table_of(DeadLetter), [{"id": _new_id(), **d} for d in dead])
         tally.add("quarantined", len(dead))
-        tally.add("read", len(records))
+        tally.add("read", len(batch.records))
         return dead
+
+    def land(self, tx: Tx, records: list[Record], tally: Tally) -> list[dict[str, Any]]:
+        """Check, map and write one batch inside ``tx`` (replays); returns the dead letters written."""
+        batch = self.check(tx.session, records)
+        mod = tx.module(self.mapping.module)
+        dead = self.write(tx, batch, outcomes(self.mapping, mod, [rec.data for rec, _, _ in batch.live]), mod)
+        for k, v in batch.tally.values.items():
+            tally.add(k, v)
+        return dead
+
+    def dead_letter(self, rec: Record, kind: str, error: str) -> dict[str, Any]:
+        return {"run_id": self.run.id, "instance": self.run.instance, "stream": self.run.stream,
+                "direction": "inbound", "external_id": storable(rec.external_id), "payload": storable(dict(rec.data)),
+                "version": rec.version, "error_kind": kind, "error": storable(error), "mapping": self.mapping.name,
+                "mapping_version": self.mapping_version, "attempts": self.run.attempts, "status": "open",
+                "created_at": utcnow()}
 
 
 def echo_hash(values: Mapping[str, Any]) -> str:
@@ -208,7 +237,9 @@ class InboundRun:
     lease_seconds: float = runs.LEASE_SECONDS
     rate_limit: float | None = None
     on_batch: Callable[[Tally], None] | None = None
+    mapping_process: bool = True
     batches_done: int = 0
+    _forked: bool = False
     _landed: int = 0
     _started: float = field(default_factory=time.monotonic)
 
@@ -234,32 +265,63 @@ class InboundRun:
         yield buffer, position
 
     def execute(self) -> Tally:
-        """Read from the last checkpoint to the end of the stream, landing batch by batch."""
+        """Read from the last checkpoint to the end of the stream, landing batch by batch.
+
+        While batch k is written, batch k+1 is already read, checked and being mapped (in the mapping
+        stage's helper process when ``mapping_process``, started once a run has a second batch).
+        """
         lander = Lander(self.store, self.run, self.mapping, self.mapping_version)
         total = Tally()
         with Session(writer(self.store.engine)) as session, session.begin():
             session.execute(update(SyncRun).where(SyncRun.id == self.run.id).values(
                 mapping=self.mapping.name, mapping_version=self.mapping_version))
-        for records, position in self.batches(self.resume_state()):
-            tally = Tally()
-            with self.store.writing(lander.ctx) as tx:
-                runs.heartbeat(tx.session, self.run, self.lease_seconds)
-                if records:
-                    lander.land(tx, records, tally)
-                save_state(tx.session, self.run, position)
-                add_counts(tx.session, self.run, tally, position)
-            for k, v in tally.values.items():
-                total.add(k, v)
-            self.batches_done += 1
-            try:
-                self.connector.committed(self.run.stream, position)
-            except Exception as exc:  # the source is consumed again after the next commit
-                log.warning("run %s: %s could not finish consuming its source: %s", self.run.id,
-                            self.connector.type_name, exc)
-            if self.on_batch:
-                self.on_batch(tally)
-            self.throttle(len(records))
+            mod = catalog(session, self.store.default_region).get(self.mapping.module)
+        with MappingStage(self.mapping, mod, forked=False) as stage:
+            previous: Checked | None = None
+            reading = self.batches(self.resume_state())
+            while True:
+                try:
+                    records, position = next(reading)
+                    with Session(self.store.engine) as session:
+                        batch = lander.check(session, records, position,
+                                             previous.external_ids if previous is not None else frozenset())
+                except StopIteration:
+                    break
+                except BaseException:  # the batch read before the failure is whole: keep it
+                    if previous is not None:
+                        self.commit(lander, previous, stage.result(), mod, total)
+                    raise
+                mapped = stage.result() if previous is not None else None
+                if previous is not None and self.mapping_process and not stage.forked and not self._forked:
+                    self._forked = True
+                    stage.start()
+                stage.submit([rec.data for rec, _, _ in batch.live])
+                if previous is not None and mapped is not None:
+                    self.commit(lander, previous, mapped, mod, total)
+                previous = batch
+            if previous is not None:
+                self.commit(lander, previous, stage.result(), mod, total)
         return total
+
+    def commit(self, lander: Lander, batch: Checked, mapped: list[Outcome], mod: Any, total: Tally) -> None:
+        """Write one batch, its checkpoint and counts in one transaction; then let the source consume it."""
+        with self.store.writing(lander.ctx) as tx:
+            runs.heartbeat(tx.session, self.run, self.lease_seconds)
+            if batch.records:
+                lander.write(tx, batch, mapped, mod)
+            save_state(tx.session, self.run, batch.position)
+            add_counts(tx.session, self.run, batch.tally, batch.position)
+        for k, v in batch.tally.values.items():
+            total.add(k, v)
+        self.batches_done += 1
+        try:
+            self.connector.committed(self.run.stream, batch.position)
+        except Exception as exc:  # the source is consumed again after the next commit
+            log.warning("run %s: %s could not finish consuming its source: %s", self.run.id,
+                        self.connector.type_name, exc)
+        if self.on_batch:
+            self.on_batch(batch.tally)
+        self.throttle(len(batch.records))
 
     def throttle(self, n: int) -> None:
         """Keep to the instance's rate limit (records per second), if it has one."""

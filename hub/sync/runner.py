@@ -85,6 +85,7 @@ class Runner:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     on_batch: Callable[[SyncRun, Tally], None] | None = None
     redactor: Redactor | None = None
+    mapping_process: bool = True
 
     def execute(self, run_id: uuid.UUID) -> str | None:
         """One attempt of the run; returns its status afterwards, or None if there was nothing to do.
@@ -108,7 +109,8 @@ class Runner:
             if run.direction == "inbound":
                 job = InboundRun(self.store, run, connector, mapping, version, route.batch_size,
                                  self.lease_seconds, instance.rate_limit,
-                                 on_batch=(lambda t: hook(run, t)) if hook is not None else None)
+                                 on_batch=(lambda t: hook(run, t)) if hook is not None else None,
+                                 mapping_process=self.mapping_process)
                 self.with_retries(run, job.execute, lambda: job.batches_done)
             else:
                 from hub.sync.outbound import OutboundRun

@@ -25,9 +25,12 @@ log = logging.getLogger("hub.sync")
 
 @lru_cache(maxsize=1)
 def runner() -> Runner:
-    """This worker process's runner (store, connector types, lease length from HUB_SYNC_LEASE_SECONDS)."""
+    """This worker process's runner (store, connector types, lease length from HUB_SYNC_LEASE_SECONDS;
+    HUB_SYNC_MAPPING_PROCESS=0 maps in the worker process itself instead of a helper beside it)."""
     lease = float(os.environ.get("HUB_SYNC_LEASE_SECONDS", runs.LEASE_SECONDS))
-    return Runner(Store.from_settings(), connector_types(), lease_seconds=lease, redactor=_redactor())
+    forked = os.environ.get("HUB_SYNC_MAPPING_PROCESS", "1").strip().lower() not in ("0", "false", "no", "off")
+    return Runner(Store.from_settings(), connector_types(), lease_seconds=lease, redactor=_redactor(),
+                  mapping_process=forked)
 
 
 @lru_cache(maxsize=1)
