@@ -50,6 +50,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from hub.errors import ConfigError, PermanentError, RetryableError
 from hub.hookspecs import hookimpl
 from hub.sync.connector import Checkpoint, Connector, Record, Stream, WriteResult
@@ -299,10 +301,27 @@ def _start(fh: IO[bytes], encoding: str, offset: int) -> tuple[int, str]:
     return offset, "utf-8"
 
 
+def _decoder(encoding: str) -> Any:
+    """One JSON line (bytes) to a value: orjson for UTF-8 (several times faster), the json module for what orjson
+    refuses but JSON Lines writers produce (NaN, huge integers, lone surrogates) and for other encodings; errors
+    are the json module's (UnicodeDecodeError, JSONDecodeError with its message and position)."""
+    slow = _JSON.decode
+
+    def decode(raw: bytes) -> Any:
+        if encoding == "utf-8":
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass
+        return slow(raw.decode(encoding))
+
+    return decode
+
+
 def _parse_jsonl(spec: StreamSpec, name: str, fh: IO[bytes], offset: int, line: int, last: bool) -> Parsed:
     pos, encoding = _start(fh, spec.encoding, offset)
     state: Mapping[str, Any] | None = None
-    decode = _JSON.decode
+    decode = _decoder(encoding)
     for raw in fh:
         if last and raw[-1:] != b"\n":
             break  # still being written
@@ -311,7 +330,7 @@ def _parse_jsonl(spec: StreamSpec, name: str, fh: IO[bytes], offset: int, line: 
         if raw.isspace():
             continue
         try:
-            data = decode(raw.decode(encoding))
+            data = decode(raw)
         except UnicodeDecodeError as e:
             yield _bad(spec, name, line, raw, f"cannot decode as {spec.encoding} ({e.reason})")
         except json.JSONDecodeError as e:

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Text, any_, cast, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from hub.core.models import Binding
@@ -45,16 +46,18 @@ def lookup(session: Session, refs: Iterable[ExternalRef]) -> dict[tuple[str, str
     for ref in refs:
         by_stream.setdefault((ref.connector, ref.stream), set()).add(ref.external_id)
     found: dict[tuple[str, str, str], BoundRecord] = {}
+    postgres = session.get_bind().dialect.name == "postgresql"
     for (connector, stream), ids in by_stream.items():
         ids_list = sorted(ids)
         for start in range(0, len(ids_list), 5000):
+            chunk = ids_list[start:start + 5000]
+            # PostgreSQL takes the ids as one array parameter: no statement with thousands of placeholders
+            wanted = (Binding.external_id == any_(cast(chunk, ARRAY(Text))) if postgres
+                      else Binding.external_id.in_(chunk))
             rows = session.execute(select(
                 Binding.external_id, Binding.id, Binding.record_id, Binding.inbound_hash, Binding.remote_version,
                 Binding.outbound_hash,
-            ).where(
-                Binding.external_id.in_(ids_list[start:start + 5000]),
-                Binding.connector == connector, Binding.stream == stream,
-            ))
+            ).where(wanted, Binding.connector == connector, Binding.stream == stream))
             for ext, bid, rid, inbound, version, outbound in rows:
                 found[(connector, stream, ext)] = BoundRecord(bid, rid, inbound, version, outbound)
     return found

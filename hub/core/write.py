@@ -324,21 +324,21 @@ class _Wave:
                 new["team_id"] = profile.team_id
             if not profile.in_scope(name, new.get("owner_id"), new.get("team_id")):
                 raise AccessDenied(f"{name}: you may not create a record owned outside your scope")
-            for fname, custom in self.required:
-                if (w.custom if custom else new).get(fname) is None:
+            for fname, is_custom in self.required:
+                if (w.custom if is_custom else new).get(fname) is None:
                     raise ValidationError(f"{name}.{fname}", "is required")
             if self.module_check is not None:
                 self.check_module(new)
             custom_json = {k: v if type(v) is str else to_json(v) for k, v in w.custom.items() if v is not None}
             w.new_row = {**new, "id": w.record_id, "created_at": self.now, "updated_at": self.now,
                          "deleted_at": None, "version": 1, "custom": custom_json}
-            changes = {}
+            created: dict[str, list[Any]] = {}
             for k, v in new.items():
                 if v is not None and v != []:
-                    changes[k] = [None, MASK if k in sensitive else v if type(v) is str else to_json(v)]
+                    created[k] = [None, MASK if k in sensitive else v if type(v) is str else to_json(v)]
             for k, v in custom_json.items():
-                changes[k] = [None, MASK if k in sensitive else v]
-            w.changes = changes
+                created[k] = [None, MASK if k in sensitive else v]
+            w.changes = created
             return
         old = w.existing
         if w.row.expected_version is not None and old["version"] != w.row.expected_version:

@@ -11,10 +11,12 @@ validation error) becomes a dead letter with its payload and reason, and the run
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,6 +205,18 @@ def _new_id() -> Any:
     return new_id()
 
 
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the objects that exist before a run (modules, metadata, caches) out of the garbage collector's
+    scans while it runs: a run allocates millions of short-lived objects, and each full collection would
+    walk the whole long-lived heap again (about a tenth of a run's time). They are handed back after."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def save_state(session: Session, run: SyncRun, state: Mapping[str, Any] | None) -> None:
     """Upsert the route's committed position (inside the batch transaction)."""
     key = {"instance": run.instance, "stream": run.stream, "direction": run.direction}
@@ -276,7 +290,7 @@ class InboundRun:
             session.execute(update(SyncRun).where(SyncRun.id == self.run.id).values(
                 mapping=self.mapping.name, mapping_version=self.mapping_version))
             mod = catalog(session, self.store.default_region).get(self.mapping.module)
-        with MappingStage(self.mapping, mod, forked=False) as stage:
+        with frozen_heap(), MappingStage(self.mapping, mod, forked=False) as stage:
             previous: Checked | None = None
             reading = self.batches(self.resume_state())
             while True:
