@@ -210,10 +210,17 @@ def _clean_phone(f: FieldDef, v: Any) -> str:
     return result
 
 
+#: A web address ``urlsplit(...).geturl()`` gives back unchanged: lower-case scheme and host, optional port, and a
+#: path of unreserved characters (the common case, checked without splitting).
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/%-]*)?")
+
+
 def _url(f: FieldDef, v: Any) -> str:
     from urllib.parse import urlsplit
 
     text = _text(f, v).strip()
+    if _PLAIN_URL.fullmatch(text):
+        return text
     parts = urlsplit(text if "://" in text else f"https://{text}")
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
         raise Invalid(f"{text!r} is not a web address")

@@ -8,6 +8,7 @@ refused), or the words ``iso`` (ISO 8601), ``epoch`` and ``epoch_ms`` (seconds o
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from collections.abc import Callable
 from decimal import Decimal
@@ -85,15 +86,45 @@ def _parse_text(text: str, formats: list[str]) -> dt.date | dt.datetime:
     raise ValueError(f"{text!r} matches none of the formats {formats}")
 
 
+_NUMERIC_DIRECTIVES = frozenset("YmdHMS")
+
+
+def _numeric_pattern(fmt: str) -> re.Pattern[str] | None:
+    """The regex ``strptime`` matches ``fmt`` with, for a format of numeric year, month and day (and hours,
+    minutes, seconds) only, or None. Matching it and building the datetime from its groups gives exactly
+    what strptime gives (the same regex, the same integers, the same ValueError for a day out of range),
+    several times faster; strptime itself stays the judge of every other format."""
+    directives = set(re.findall(r"%(.)", fmt))
+    if "%%" in fmt or not directives <= _NUMERIC_DIRECTIVES or not {"Y", "m", "d"} <= directives:
+        return None
+    try:
+        import _strptime
+
+        pattern: re.Pattern[str] = _strptime._TimeRE_cache.compile(fmt)
+    except Exception:  # a private module: if it ever changes, strptime does the work
+        return None
+    return pattern
+
+
 def _text_parser(formats: list[str]) -> Callable[[str], dt.date | dt.datetime]:
     """A parser for ``formats``; plain strptime patterns get a loop without the format words."""
     if any(fmt in _WORDS_DATETIME for fmt in formats):
         return lambda text: _parse_text(text, formats)
-    strptime = dt.datetime.strptime
-    patterns = tuple(formats)
+    strptime, datetime = dt.datetime.strptime, dt.datetime
+    patterns = tuple((fmt, _numeric_pattern(fmt)) for fmt in formats)
 
     def parse(text: str) -> dt.datetime:
-        for fmt in patterns:
+        for fmt, numeric in patterns:
+            if numeric is not None:  # strptime's own regex, without the rest of strptime's work
+                found = numeric.match(text)
+                if found is None or found.end() != len(text):
+                    continue
+                g = found.groupdict()
+                try:
+                    return datetime(int(g["Y"]), int(g["m"]), int(g["d"]), int(g.get("H") or 0),
+                                    int(g.get("M") or 0), int(g.get("S") or 0))
+                except ValueError:
+                    continue
             try:
                 return strptime(text, fmt)
             except ValueError:

@@ -96,3 +96,35 @@ def test_email_fast_path_agrees_with_email_validator(local: str, domain: str) ->
 
 def test_email_library_is_the_reference() -> None:
     assert email_validator.validate_email("a@b.com", check_deliverability=False).normalized == _email("a@b.com")
+
+
+# -- web addresses: the plain fast path returns what urlsplit would --------------------------------------------
+_URL_CHARS = "abcXYZ019.-_~/%:?#@ "
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(st.text(alphabet=_URL_CHARS, max_size=30).map(lambda t: "https://" + t),
+                 st.text(alphabet=_URL_CHARS, max_size=30).map(lambda t: "http://" + t),
+                 st.text(alphabet=_URL_CHARS + "HTPS", max_size=40)))
+def test_plain_web_addresses_are_what_urlsplit_gives(text: str) -> None:
+    from urllib.parse import urlsplit
+
+    from hub.core.fields import _PLAIN_URL
+
+    f = FieldDef("website", "url")
+    try:
+        got: str | None = f.clean("accounts", text)
+    except ValidationError:
+        got = None
+    if _PLAIN_URL.fullmatch(text.strip()):
+        assert got == urlsplit(text.strip()).geturl()
+
+
+def test_web_addresses() -> None:
+    f = FieldDef("website", "url")
+    assert f.clean("accounts", " https://www.company1.de ") == "https://www.company1.de"
+    assert f.clean("accounts", "https://shop.example.cn:8443/a/b-c_d~e%20") == "https://shop.example.cn:8443/a/b-c_d~e%20"
+    assert f.clean("accounts", "HTTPS://Example.com/x?y=1") == "https://Example.com/x?y=1"
+    assert f.clean("accounts", "example.com") == "https://example.com"
+    with pytest.raises(ValidationError, match="not a web address"):
+        f.clean("accounts", "ftp://example.com")

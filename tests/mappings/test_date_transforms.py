@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.errors import MappingError
 from hub.mappings.date_transforms import check_format
@@ -95,3 +97,42 @@ def test_check_format() -> None:
     assert check_format("%Y-%m-%dT%H:%M:%S.%f%z") is None
     assert check_format("100%% at %H") is None
     assert check_format("%-d") is not None  # platform-specific, refused
+
+
+# -- the numeric fast path gives exactly what strptime gives -------------------------------------------------
+_NUMERIC_FORMATS = ["%d.%m.%Y", "%Y-%m-%d", "%Y%m%d", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S", "%m-%d-%Y %H:%M:%S"]
+_DATE_CHARS = "0123456789 .-/:Tt"
+
+
+def _strptime_or_none(text: str, fmt: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(text, fmt)
+    except ValueError:
+        return None
+
+
+@settings(max_examples=800, deadline=None)
+@given(fmt=st.sampled_from(_NUMERIC_FORMATS),
+       text=st.one_of(st.text(alphabet=_DATE_CHARS, max_size=20),
+                      st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)).map(str),
+                      st.builds(lambda d, m, y, sep: f"{d}{sep}{m}{sep}{y}", st.integers(0, 40), st.integers(0, 14),
+                                st.integers(0, 10000), st.sampled_from([".", "-", "/", ""]))))
+def test_the_numeric_date_parser_agrees_with_strptime(fmt: str, text: str) -> None:
+    from hub.mappings.date_transforms import _numeric_pattern, _text_parser
+
+    assert _numeric_pattern(fmt) is not None
+    expected = _strptime_or_none(text, fmt)
+    parse = _text_parser([fmt])
+    try:
+        got: dt.datetime | None = parse(text)  # type: ignore[assignment]
+    except ValueError:
+        got = None
+    assert got == expected, (fmt, text)
+
+
+def test_formats_with_words_or_other_directives_are_left_to_strptime() -> None:
+    from hub.mappings.date_transforms import _numeric_pattern
+
+    for fmt in ("%d %b %Y", "%y-%m-%d", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d%%", "%H:%M", "%Y-%m"):
+        assert _numeric_pattern(fmt) is None, fmt
+    assert _numeric_pattern("%d.%m.%Y") is not None
