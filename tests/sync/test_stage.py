@@ -1,0 +1,113 @@
+"""The mapping stage (hub.sync.stage): mapping and validation in a forked helper, with the same outcomes as
+in the run's own process, and a run that goes on when the helper dies; the engine's read-ahead."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from hub.core.modules import catalog
+from hub.core.store import Store
+from hub.mappings import compile_mapping
+from hub.sync import runs
+from hub.sync.runner import RetryPolicy, Runner
+from hub.sync.stage import MappingStage, Outcome, outcomes, validate
+from tests.sync.conftest import CONTACTS_SPEC, all_types, configure, files_config, landed, write_jsonl
+
+SPEC = CONTACTS_SPEC.format(name="stage_contacts") + "filter: \"last != 'skip'\"\n"
+SOURCES: list[dict[str, Any]] = [
+    {"id": "1", "email": " Li.Wei@Example.CN ", "first": "Wei", "last": " Li ", "city": "Shanghai"},
+    {"id": "2", "email": "not an address", "first": "Bad", "last": "Mail", "city": "Berlin"},
+    {"id": "3", "email": "x@example.de", "first": "Skipped", "last": "skip", "city": "Berlin"},
+    {"id": "4", "email": "y@example.de", "first": "N" * 300, "last": "Long", "city": "Köln"},
+]
+
+
+@pytest.fixture
+def contacts(store: Store) -> Any:
+    with Session(store.engine) as session:
+        return catalog(session, None)["contacts"]
+
+
+def pids(_record: Any) -> dict[str, Any]:
+    return {"last_name": str(os.getpid())}
+
+
+def test_outcomes_map_validate_skip_and_refuse(contacts: Any) -> None:
+    got = outcomes(compile_mapping(SPEC), contacts, SOURCES)
+    assert [o.kind for o in got] == ["ok", "error", "skip", "ok"]
+    first = outcomes(compile_mapping(SPEC), contacts, SOURCES[:1])[0]
+    assert first == Outcome("ok", {"email": "li.wei@example.cn", "first_name": "Wei", "last_name": "Li",
+                                   "city": "Shanghai"}, True)
+    long_name = got[3]
+    assert long_name.kind == "ok" and not long_name.validated, "invalid values go to the write path to be reported"
+    assert validate(contacts, {"no_such_field": 1}) is None
+
+
+def test_the_forked_helper_gives_the_same_outcomes_as_this_process(contacts: Any) -> None:
+    mapping = compile_mapping(SPEC)
+    with MappingStage(mapping, contacts) as stage:
+        assert stage.forked
+        for batch in (SOURCES, SOURCES[:2], []):
+            stage.submit(batch)
+            assert stage.result() == outcomes(mapping, contacts, batch)
+
+
+def test_batches_are_mapped_in_another_process_which_ends_with_the_stage() -> None:
+    stage = MappingStage(pids, None)
+    stage.submit([{}])
+    [outcome] = stage.result()
+    assert outcome.values is not None and outcome.values["last_name"] != str(os.getpid())
+    helper = int(outcome.values["last_name"])
+    stage.close()
+    with pytest.raises(ProcessLookupError):  # reaped, not a zombie
+        os.kill(helper, 0)
+
+
+def test_when_the_helper_dies_batches_are_mapped_here_and_nothing_is_lost(contacts: Any) -> None:
+    mapping = compile_mapping(SPEC)
+    stage = MappingStage(mapping, contacts)
+    stage.submit(SOURCES[:1])
+    stage.result()
+    assert stage._pid is not None
+    os.kill(stage._pid, signal.SIGKILL)
+    stage.submit(SOURCES)
+    assert stage.result() == outcomes(mapping, contacts, SOURCES)
+    assert not stage.forked
+    stage.submit(SOURCES[:2])
+    assert stage.result() == outcomes(mapping, contacts, SOURCES[:2])
+    stage.close()
+
+
+def test_one_batch_at_a_time() -> None:
+    with MappingStage(pids, None, forked=False) as stage:
+        with pytest.raises(RuntimeError, match="no batch"):
+            stage.result()
+        stage.submit([{}])
+        with pytest.raises(RuntimeError, match="take the result"):
+            stage.submit([{}])
+
+
+def test_a_record_changed_back_in_the_next_batch_lands_as_its_last_version(store: Store, tmp_path: Path) -> None:
+    """Batch k+1 is checked against the bindings while batch k is still being written: a record of k+1 that
+    equals what was stored before k must not be taken as unchanged when k changes it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    first = {"id": "c1", "email": "a@example.com", "first": "A", "last": "Before", "city": "Berlin"}
+    changed = {**first, "last": "Changed"}
+    write_jsonl(src / "contacts-0000.jsonl", [first])
+    configure(store, "src", "files", files_config(src), "src_contacts", CONTACTS_SPEC.format(name="src_contacts"),
+              batch_size=1)
+    runner = Runner(store, all_types(), lease_seconds=30, retry=RetryPolicy(attempts=2, initial=0.001, cap=0.01))
+    for rows in ([], [changed, first]):  # the second run: c1 changes, then changes back, in two batches
+        if rows:
+            write_jsonl(src / "contacts-0001.jsonl", rows)
+        with Session(store.engine, expire_on_commit=False) as session, session.begin():
+            run, _ = runs.queue(session, "src", "contacts", "inbound")
+        assert runner.execute(run.id) == "succeeded"
+    assert landed(store.engine, "src") == [("c1", "a@example.com", "Before")]
