@@ -97,7 +97,7 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 # type, so it is used only when every value of the batch is; otherwise the batch goes as text.
 _NAIVE, _AWARE, _JSON = "naive", "aware", "json"
 _BINARY_TYPES: dict[int, tuple[Any, ...]] = {
-    16: (bool,), 17: (bytes,), 20: (int,), 21: (int,), 23: (int,), 25: (str,), 1042: (str,), 1043: (str,),
+    16: (bool,), 17: (bytes,), 20: (int, 63), 21: (int, 15), 23: (int, 31), 25: (str,), 1042: (str,), 1043: (str,),
     700: (float,), 701: (float,), 1082: (dt.date,), 1700: (Decimal,), 2950: (uuid.UUID,),
     1114: (_NAIVE,), 1184: (_AWARE,), 114: (_JSON,), 3802: (_JSON,),
 }
@@ -138,8 +138,8 @@ def _binary_types(conn: Any, table: str, names: list[str], values: list[list[Any
             if allowed in (_NAIVE, _AWARE):
                 if t is not dt.datetime or (v.tzinfo is None) != (allowed == _NAIVE):
                     return _unwrap(values, kinds)
-            elif t is not allowed:
-                return _unwrap(values, kinds)
+            elif t is not allowed or (t is int and not -(1 << kind[1]) <= v < 1 << kind[1]):
+                return _unwrap(values, kinds)  # out of the column's range: the server says so, as for text
     return oids
 
 

@@ -253,7 +253,6 @@ class InboundRun:
     on_batch: Callable[[Tally], None] | None = None
     mapping_process: bool = True
     batches_done: int = 0
-    _forked: bool = False
     _landed: int = 0
     _started: float = field(default_factory=time.monotonic)
 
@@ -292,6 +291,7 @@ class InboundRun:
             mod = catalog(session, self.store.default_region).get(self.mapping.module)
         with frozen_heap(), MappingStage(self.mapping, mod, forked=False) as stage:
             previous: Checked | None = None
+            forked_once = False
             reading = self.batches(self.resume_state())
             while True:
                 try:
@@ -306,8 +306,8 @@ class InboundRun:
                         self.commit(lander, previous, stage.result(), mod, total)
                     raise
                 mapped = stage.result() if previous is not None else None
-                if previous is not None and self.mapping_process and not stage.forked and not self._forked:
-                    self._forked = True
+                if previous is not None and self.mapping_process and not forked_once:
+                    forked_once = True  # once per attempt: after a helper failure the run maps here
                     stage.start()
                 stage.submit([rec.data for rec, _, _ in batch.live])
                 if previous is not None and mapped is not None:

@@ -1,0 +1,65 @@
+"""Bulk inserts (hub.core.bulk): binary COPY when every value has its column's type, text otherwise, and the
+database's own errors either way; executemany on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from hub.core import bulk
+from hub.core.types import JSONType, UTCDateTime
+
+META = sa.MetaData()
+ITEMS = sa.Table("bulk_items", META, sa.Column("id", sa.Uuid, primary_key=True), sa.Column("n", sa.Integer),
+                 sa.Column("amount", sa.Numeric(18, 4)), sa.Column("label", sa.String(10)),
+                 sa.Column("day", sa.Date), sa.Column("at", UTCDateTime), sa.Column("data", JSONType))
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def engine(db_url: str) -> sa.Engine:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("COPY is PostgreSQL's (SQLite takes executemany, as every other write there)")
+    engine = sa.create_engine(db_url)
+    META.drop_all(engine)
+    META.create_all(engine)
+    return engine
+
+
+def insert(engine: sa.Engine, rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    with Session(engine) as session, session.begin():
+        bulk.bulk_insert(session, ITEMS, rows)
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(ITEMS.c.n, ITEMS.c.amount, ITEMS.c.label, ITEMS.c.day,
+                                                         ITEMS.c.data).order_by(ITEMS.c.n))]
+
+
+def row(key: int, **extra: object) -> dict[str, object]:
+    return {"id": uuid.uuid4(), "n": key, "amount": Decimal("12345678901234.5678"), "label": f"item {key}",
+            "day": dt.date(2024, 2, 29), "at": NOW, "data": {"tags": ["a", "中"], "n": key}} | extra
+
+
+def test_typed_rows_are_stored_exactly(engine: sa.Engine) -> None:
+    stored = insert(engine, [row(1), row(2, data=None, amount=None)])
+    assert stored[0][1:] == (Decimal("12345678901234.5678"), "item 1", dt.date(2024, 2, 29),
+                             {"tags": ["a", "中"], "n": 1})
+    assert stored[1][1:] == (None, "item 2", dt.date(2024, 2, 29), None)
+
+
+def test_a_value_of_another_type_sends_the_batch_as_text(engine: sa.Engine) -> None:
+    stored = insert(engine, [row(1), row(2, amount=7), row(3, day="2024-03-01")])
+    assert [(r[0], r[1], r[3]) for r in stored] == [(1, Decimal("12345678901234.5678"), dt.date(2024, 2, 29)),
+                                                   (2, Decimal(7), dt.date(2024, 2, 29)),
+                                                   (3, Decimal("12345678901234.5678"), dt.date(2024, 3, 1))]
+
+
+@pytest.mark.parametrize("bad", [{"n": 1 << 40}, {"label": "x" * 11}, {"label": "nul\x00"}])
+def test_the_database_refuses_bad_values_in_either_format(engine: sa.Engine, bad: dict[str, object]) -> None:
+    with pytest.raises(DBAPIError), Session(engine) as session, session.begin():
+        bulk.bulk_insert(session, ITEMS, [row(1), row(2, **bad)])
