@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -23,13 +24,15 @@ NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def engine(db_url: str) -> sa.Engine:
+def engine(db_url: str) -> Iterator[sa.Engine]:
     if not db_url.startswith("postgresql"):
         pytest.skip("COPY is PostgreSQL's (SQLite takes executemany, as every other write there)")
     engine = sa.create_engine(db_url)
     META.drop_all(engine)
     META.create_all(engine)
-    return engine
+    yield engine
+    META.drop_all(engine)  # the database's schema is the migrations' (tests/core/test_migrations.py)
+    engine.dispose()
 
 
 def insert(engine: sa.Engine, rows: list[dict[str, object]]) -> list[tuple[object, ...]]:
