@@ -305,12 +305,14 @@ class InboundRun:
                     if previous is not None:
                         self.commit(lander, previous, stage.result(), mod, total)
                     raise
-                mapped = stage.result() if previous is not None else None
-                if previous is not None and self.mapping_process and not forked_once:
-                    forked_once = True  # once per attempt: after a helper failure the run maps here
-                    stage.start()
-                stage.submit([rec.data for rec, _, _ in batch.live])
-                if previous is not None and mapped is not None:
+                if previous is None:
+                    stage.submit([rec.data for rec, _, _ in batch.live])
+                else:
+                    mapped = stage.result()
+                    if self.mapping_process and not forked_once:
+                        forked_once = True  # once per attempt: after a helper failure the run maps here
+                        stage.start()
+                    stage.submit([rec.data for rec, _, _ in batch.live])
                     self.commit(lander, previous, mapped, mod, total)
                 previous = batch
             if previous is not None:

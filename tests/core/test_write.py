@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from hub.core.actor import Context
 from hub.core.binding import ExternalRef
 from hub.core.fields import to_json
-from hub.core.models import Account, AuditEvent, Binding, Contact
+from hub.core.models import AuditEvent, Binding, Contact
 from hub.core.modules import define_custom_field
 from hub.core.read import Condition
 from hub.core.store import Store
@@ -920,18 +920,3 @@ def test_reads_in_a_reading_transaction_cannot_write(store: Store, ctx: Context)
     assert "read-only transaction" in str(err.value)
     assert count(store, ctx, "contacts") == 0
 
-
-def test_decimals_are_stored_exactly_by_batch_inserts_and_updates(store: Store, ctx: Context) -> None:
-    """18 significant digits survive a batch insert (COPY on PostgreSQL) and an update: never via float.
-    (SQLite keeps NUMERIC as a double, 15 digits; the hub's embedded default is for trying it out.)"""
-    if store.engine.dialect.name == "sqlite":
-        pytest.skip("SQLite stores NUMERIC as a 64-bit float")
-    big = "12345678901234.5678"
-    with store.writing(ctx) as tx:
-        result = tx.write_many("accounts", [Row({"name": f"Exact {i}", "credit_limit": big}) for i in range(3)])
-        ids = [r.id for r in result.results]
-        tx.update("accounts", ids[0], {"credit_limit": "98765432109876.4321"})
-    with Session(store.engine) as session:  # read back in a new session, as stored
-        stored = {r.id: r.credit_limit for r in session.scalars(select(Account).where(Account.id.in_(ids)))}
-    assert stored[ids[0]] == Decimal("98765432109876.4321")
-    assert stored[ids[1]] == stored[ids[2]] == Decimal(big)
