@@ -53,10 +53,16 @@ def event_hash(row: dict[str, Any], prev_hash: str) -> str:
     Each field is length-prefixed (``len:text``; ``-`` for null), so no shifting of text between
     fields can produce the same input.
     """
-    parts = [str(row["seq"]), row["at"].isoformat(timespec="microseconds")]
-    parts += ["-" if row[k] is None else f"{len(row[k])}:{row[k]}" for k in _HASHED]
-    parts.append(prev_hash)
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    fields = "|".join(_field(row[k]) for k in _HASHED)
+    return _chained(row["seq"], row["at"].isoformat(timespec="microseconds"), fields, prev_hash)
+
+
+def _field(text: str | None) -> str:
+    return "-" if text is None else f"{len(text)}:{text}"
+
+
+def _chained(seq: int, at: str, fields: str, prev_hash: str) -> str:
+    return hashlib.sha256(f"{seq}|{at}|{fields}|{prev_hash}".encode()).hexdigest()
 
 
 def lock_head(session: Session) -> tuple[int, str]:
@@ -113,16 +119,19 @@ class AuditLog:
         seq, prev = self._head
         at = utcnow()
         actor = self.ctx.actor
+        at_text = at.isoformat(timespec="microseconds")
+        who = "|".join(map(_field, (actor.kind, actor.id, actor.name, self.ctx.source, self.ctx.request_id)))
         rows = []
-        for ev in self.pending:
+        for ev in self.pending:  # the same hashes as event_hash, with what all events share worked out once
             seq += 1
+            changes = canonical(ev.changes)
             row = {
                 "seq": seq, "at": at, "actor_kind": actor.kind, "actor_id": actor.id, "actor_name": actor.name,
                 "source": self.ctx.source, "request_id": self.ctx.request_id, "module": ev.module,
-                "record_id": ev.record_id, "action": ev.action, "changes": canonical(ev.changes),
-                "prev_hash": prev,
+                "record_id": ev.record_id, "action": ev.action, "changes": changes, "prev_hash": prev,
             }
-            row["hash"] = prev = event_hash(row, prev)
+            fields = f"{who}|{_field(ev.module)}|{_field(ev.record_id)}|{_field(ev.action)}|{_field(changes)}"
+            row["hash"] = prev = _chained(seq, at_text, fields, prev)
             rows.append(row)
         bulk_insert(self.session, table_of(AuditEvent), rows)
         self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))

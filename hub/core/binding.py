@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import Text, any_, cast, select, tuple_
@@ -24,9 +23,9 @@ class BoundRecord(NamedTuple):
     outbound_hash: str | None
 
 
-@dataclass(frozen=True)
-class ExternalRef:
-    """A record's identity in an external system: connector instance, stream and external id."""
+class ExternalRef(NamedTuple):
+    """A record's identity in an external system: connector instance, stream and external id (a named
+    tuple: a sync run makes one per record)."""
 
     connector: str
     stream: str

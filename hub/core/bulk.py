@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -71,8 +72,13 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     import psycopg
 
     columns = [c for c in table.columns if c.name in rows[0]]
-    plan = [(c.name, _converter(c, conn.dialect)) for c in columns]
-    values = [[row[name] if conv is None else conv(row[name]) for name, conv in plan] for row in rows]
+    values = [list(row) for row in map(itemgetter(*(c.name for c in columns)), rows)] if len(columns) > 1 else \
+        [[row[columns[0].name]] for row in rows]
+    for i, column in enumerate(columns):
+        conv = _converter(column, conn.dialect)
+        if conv is not None:
+            for row_values in values:
+                row_values[i] = conv(row_values[i])
     names = ", ".join(f'"{c.name}"' for c in columns)
     statement = f'COPY "{table.name}" ({names}) FROM STDIN'
     driver = conn.connection.driver_connection
@@ -130,15 +136,18 @@ def _binary_types(conn: Any, table: str, names: list[str], values: list[list[Any
                 if row[i] is not None:
                     row[i] = wrap(row[i], dumps=_as_is)  # already JSON text (see _json_text)
             continue
-        for row in values:
-            v = row[i]
-            if v is None:
-                continue
-            t = type(v)
-            if allowed in (_NAIVE, _AWARE):
-                if t is not dt.datetime or (v.tzinfo is None) != (allowed == _NAIVE):
-                    return _unwrap(values, kinds)
-            elif t is not allowed or (t is int and not -(1 << kind[1]) <= v < 1 << kind[1]):
+        column = [row[i] for row in values]
+        seen = set(map(type, column))
+        seen.discard(type(None))
+        if allowed in (_NAIVE, _AWARE):
+            naive = allowed == _NAIVE
+            if seen - {dt.datetime} or any((v.tzinfo is None) != naive for v in column if v is not None):
+                return _unwrap(values, kinds)
+        elif seen - {allowed}:
+            return _unwrap(values, kinds)
+        elif allowed is int and seen:
+            numbers = [v for v in column if v is not None]
+            if not (-(1 << kind[1]) <= min(numbers) and max(numbers) < 1 << kind[1]):
                 return _unwrap(values, kinds)  # out of the column's range: the server says so, as for text
     return oids
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import DBAPIError
@@ -43,9 +43,9 @@ POLYMORPHIC = {"activities": ("related_module", "related_id"), "campaign_members
 CHUNK = 2000
 
 
-@dataclass(frozen=True)
-class Row:
-    """One record to write: its fields, and how to find the record it may update.
+class Row(NamedTuple):
+    """One record to write: its fields, and how to find the record it may update (a named tuple: a sync
+    run makes one per record).
 
     ``id`` updates that record; ``ref`` upserts through the external-id binding; ``match`` finds the
     record to update by field values in ``data``: a field name, or match rules tried in order, each a
@@ -168,7 +168,10 @@ class _Wave:
         self.now = utcnow()
         self.sensitive = frozenset(mod.sensitive)
         self.required = [(n, f.custom) for n, f in mod.fields.items() if f.required]
-        self.defaults = _defaults(mod.model)
+        self.profile = tx.profile
+        self.may_create = "create" in self.access.actions
+        self.defaults = dict(_defaults(mod.model))
+        self.filled_defaults = [k for k, v in self.defaults.items() if v is not None and v != []]
         self.module_check = module_check(mod.name)
         self.ids: list[uuid.UUID] = []
 
@@ -310,36 +313,10 @@ class _Wave:
 
     # -- diff -------------------------------------------------------------------------------------
     def prepare(self, w: _Work) -> None:
-        name, sensitive = self.mod.name, self.sensitive
         if w.existing is None:
-            if "create" not in self.access.actions:
-                raise AccessDenied(f"{self.tx.ctx.actor.name} may not create {name}")
-            w.status, w.record_id = "created", self.ids.pop()
-            new = dict(self.defaults)
-            new.update(w.values)
-            profile = self.tx.profile
-            if new.get("owner_id") is None and profile.user_id is not None:
-                new["owner_id"] = profile.user_id
-            if new.get("team_id") is None and profile.team_id is not None:
-                new["team_id"] = profile.team_id
-            if not profile.in_scope(name, new.get("owner_id"), new.get("team_id")):
-                raise AccessDenied(f"{name}: you may not create a record owned outside your scope")
-            for fname, is_custom in self.required:
-                if (w.custom if is_custom else new).get(fname) is None:
-                    raise ValidationError(f"{name}.{fname}", "is required")
-            if self.module_check is not None:
-                self.check_module(new)
-            custom_json = {k: v if type(v) is str else to_json(v) for k, v in w.custom.items() if v is not None}
-            w.new_row = {**new, "id": w.record_id, "created_at": self.now, "updated_at": self.now,
-                         "deleted_at": None, "version": 1, "custom": custom_json}
-            created: dict[str, list[Any]] = {}
-            for k, v in new.items():
-                if v is not None and v != []:
-                    created[k] = [None, MASK if k in sensitive else v if type(v) is str else to_json(v)]
-            for k, v in custom_json.items():
-                created[k] = [None, MASK if k in sensitive else v]
-            w.changes = created
+            self.prepare_create(w)
             return
+        name, sensitive = self.mod.name, self.sensitive
         old = w.existing
         if w.row.expected_version is not None and old["version"] != w.row.expected_version:
             raise ConflictError(f"{name}: record {w.record_id} is at version {old['version']}, "
@@ -390,6 +367,37 @@ class _Wave:
         for k in ("probability", "status"):  # set by module rules from the stage
             if k in merged and merged[k] != old.get(k) and k not in w.changes:
                 w.changes[k] = [to_json(old.get(k)), to_json(merged[k])]
+
+    def prepare_create(self, w: _Work) -> None:
+        name, sensitive, profile = self.mod.name, self.sensitive, self.profile
+        if not self.may_create:
+            raise AccessDenied(f"{self.tx.ctx.actor.name} may not create {name}")
+        w.status, w.record_id = "created", self.ids.pop()
+        new = self.defaults.copy()
+        new.update(w.values)
+        if profile.user_id is not None and new.get("owner_id") is None:
+            new["owner_id"] = profile.user_id
+        if profile.team_id is not None and new.get("team_id") is None:
+            new["team_id"] = profile.team_id
+        if not profile.in_scope(name, new.get("owner_id"), new.get("team_id")):
+            raise AccessDenied(f"{name}: you may not create a record owned outside your scope")
+        for fname, is_custom in self.required:
+            if (w.custom if is_custom else new).get(fname) is None:
+                raise ValidationError(f"{name}.{fname}", "is required")
+        if self.module_check is not None:
+            self.check_module(new)
+        custom_json = {k: v if type(v) is str else to_json(v) for k, v in w.custom.items() if v is not None}
+        created: dict[str, list[Any]] = {}
+        for k in (*w.values, *self.filled_defaults, "owner_id", "team_id"):  # what a new record can hold
+            v = new.get(k)
+            if v is not None and not (type(v) is list and not v):
+                created[k] = [None, MASK if k in sensitive else v if type(v) is str else to_json(v)]
+        for k, v in custom_json.items():
+            created[k] = [None, MASK if k in sensitive else v]
+        w.changes = created
+        new.update({"id": w.record_id, "created_at": self.now, "updated_at": self.now, "deleted_at": None,
+                    "version": 1, "custom": custom_json})
+        w.new_row = new
 
     def check_module(self, row: dict[str, Any]) -> None:
         if self.module_check is not None:

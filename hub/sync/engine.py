@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -34,6 +35,7 @@ from hub.core.store import Store, Tx
 from hub.core.types import utcnow
 from hub.core.write import Row
 from hub.sync import runs
+from hub.sync.committer import Committer
 from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.models import DeadLetter, StreamState, SyncRun
 from hub.sync.stage import MappingStage, Outcome, outcomes
@@ -98,10 +100,11 @@ class Lander:
         # timestamps): compare only the fields the outbound direction writes (top-level names).
         self.echo_fields = tuple(dict.fromkeys(f.split(".")[0] for f in mapping.outbound.fields))
 
-    def digest(self, rec: Record) -> tuple[str, str | None]:
-        """The record's content hash (salted with the mapping version) and its echo hash."""
+    def digest(self, rec: Record, bound: bool = True) -> tuple[str, str | None]:
+        """The record's content hash (salted with the mapping version) and its echo hash (only for a
+        record that is ``bound``: one that has no binding yet cannot be the echo of our write)."""
         digest = hashlib.sha256(self.salt + canonical(rec.data).encode()).hexdigest()
-        echo = echo_hash({k: rec.data.get(k) for k in self.echo_fields}) if self.echo_fields else None
+        echo = echo_hash({k: rec.data.get(k) for k in self.echo_fields}) if self.echo_fields and bound else None
         return digest, echo
 
     def check(self, session: Session, records: list[Record], position: Mapping[str, Any] | None = None,
@@ -118,8 +121,8 @@ class Lander:
             if rec.error is not None:
                 batch.broken.append(rec)
                 continue
-            digest, echo = self.digest(rec)
             bound = found.get((self.run.instance, self.run.stream, rec.external_id))
+            digest, echo = self.digest(rec, bound is not None)
             if (bound is not None and rec.external_id not in in_flight
                     and (bound.inbound_hash == digest or (echo is not None and bound.outbound_hash == echo))):
                 batch.tally.add("unchanged")
@@ -252,6 +255,7 @@ class InboundRun:
     rate_limit: float | None = None
     on_batch: Callable[[Tally], None] | None = None
     mapping_process: bool = True
+    overlap_commits: bool | None = None  # None: on PostgreSQL
     batches_done: int = 0
     _landed: int = 0
     _started: float = field(default_factory=time.monotonic)
@@ -280,8 +284,11 @@ class InboundRun:
     def execute(self) -> Tally:
         """Read from the last checkpoint to the end of the stream, landing batch by batch.
 
-        While batch k is written, batch k+1 is already read, checked and being mapped (in the mapping
-        stage's helper process when ``mapping_process``, started once a run has a second batch).
+        Three batches are under way at once: while batch k commits (in a thread of its own on PostgreSQL,
+        whose waits for the server release the interpreter), batch k+1 is mapped (in the mapping stage's
+        helper process when ``mapping_process``, started once a run has a second batch) and batch k+2 is
+        read and checked. Batches commit one at a time and in order, and the source is told of each commit
+        in order, from this thread.
         """
         lander = Lander(self.store, self.run, self.mapping, self.mapping_version)
         total = Tally()
@@ -289,21 +296,26 @@ class InboundRun:
             session.execute(update(SyncRun).where(SyncRun.id == self.run.id).values(
                 mapping=self.mapping.name, mapping_version=self.mapping_version))
             mod = catalog(session, self.store.default_region).get(self.mapping.module)
-        with frozen_heap(), MappingStage(self.mapping, mod, forked=False) as stage:
+        overlap = self.overlap_commits if self.overlap_commits is not None else (
+            self.store.engine.dialect.name == "postgresql")
+        with frozen_heap(), MappingStage(self.mapping, mod, forked=False) as stage, \
+                Committer[Checked](overlap) as committer:
             previous: Checked | None = None
             forked_once = False
             reading = self.batches(self.resume_state())
             while True:
                 try:
                     records, position = next(reading)
+                    in_flight = committer.in_flight | (previous.external_ids if previous is not None else frozenset())
                     with Session(self.store.engine) as session:
-                        batch = lander.check(session, records, position,
-                                             previous.external_ids if previous is not None else frozenset())
+                        batch = lander.check(session, records, position, in_flight)
                 except StopIteration:
                     break
-                except BaseException:  # the batch read before the failure is whole: keep it
+                except BaseException:  # the batches read before the failure are whole: keep them
+                    self.landed(committer.settle(), total)
                     if previous is not None:
-                        self.commit(lander, previous, stage.result(), mod, total)
+                        committer.submit(previous, partial(self.land, lander, previous, stage.result(), mod))
+                        self.landed(committer.settle(), total)
                     raise
                 if previous is None:
                     stage.submit([rec.data for rec, _, _ in batch.live])
@@ -311,22 +323,30 @@ class InboundRun:
                     mapped = stage.result()
                     if self.mapping_process and not forked_once:
                         forked_once = True  # once per attempt: after a helper failure the run maps here
-                        stage.start()
+                        stage.start()  # before any commit thread exists: the helper is forked from one thread
                     stage.submit([rec.data for rec, _, _ in batch.live])
-                    self.commit(lander, previous, mapped, mod, total)
+                    self.landed(committer.settle(), total)
+                    committer.submit(previous, partial(self.land, lander, previous, mapped, mod))
                 previous = batch
+            self.landed(committer.settle(), total)
             if previous is not None:
-                self.commit(lander, previous, stage.result(), mod, total)
+                committer.submit(previous, partial(self.land, lander, previous, stage.result(), mod))
+                self.landed(committer.settle(), total)
         return total
 
-    def commit(self, lander: Lander, batch: Checked, mapped: list[Outcome], mod: Any, total: Tally) -> None:
-        """Write one batch, its checkpoint and counts in one transaction; then let the source consume it."""
+    def land(self, lander: Lander, batch: Checked, mapped: list[Outcome], mod: Any) -> None:
+        """Write one batch, its checkpoint and counts in one transaction."""
         with self.store.writing(lander.ctx) as tx:
             runs.heartbeat(tx.session, self.run, self.lease_seconds)
             if batch.records:
                 lander.write(tx, batch, mapped, mod)
             save_state(tx.session, self.run, batch.position)
             add_counts(tx.session, self.run, batch.tally, batch.position)
+
+    def landed(self, batch: Checked | None, total: Tally) -> None:
+        """After a batch committed: count it, let the source consume it, report progress, keep the rate."""
+        if batch is None:
+            return
         for k, v in batch.tally.values.items():
             total.add(k, v)
         self.batches_done += 1
