@@ -11,12 +11,10 @@ validation error) becomes a dead letter with its payload and reason, and the run
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -37,6 +35,7 @@ from hub.core.write import Row
 from hub.sync import runs
 from hub.sync.committer import Committer
 from hub.sync.connector import Checkpoint, Connector, Record
+from hub.sync.heap import run_heap
 from hub.sync.models import DeadLetter, StreamState, SyncRun
 from hub.sync.stage import MappingStage, Outcome, outcomes
 
@@ -208,18 +207,6 @@ def _new_id() -> Any:
     return new_id()
 
 
-@contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Keep the objects that exist before a run (modules, metadata, caches) out of the garbage collector's
-    scans while it runs: a run allocates millions of short-lived objects, and each full collection would
-    walk the whole long-lived heap again (about a tenth of a run's time). They are handed back after."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def save_state(session: Session, run: SyncRun, state: Mapping[str, Any] | None) -> None:
     """Upsert the route's committed position (inside the batch transaction)."""
     key = {"instance": run.instance, "stream": run.stream, "direction": run.direction}
@@ -298,7 +285,7 @@ class InboundRun:
             mod = catalog(session, self.store.default_region).get(self.mapping.module)
         overlap = self.overlap_commits if self.overlap_commits is not None else (
             self.store.engine.dialect.name == "postgresql")
-        with frozen_heap(), MappingStage(self.mapping, mod, forked=False) as stage, \
+        with run_heap() as heap, MappingStage(self.mapping, mod, forked=False) as stage, \
                 Committer[Checked](overlap) as committer:
             previous: Checked | None = None
             forked_once = False
@@ -328,6 +315,7 @@ class InboundRun:
                     self.landed(committer.settle(), total)
                     committer.submit(previous, partial(self.land, lander, previous, mapped, mod))
                 previous = batch
+                heap.batch_done()
             self.landed(committer.settle(), total)
             if previous is not None:
                 committer.submit(previous, partial(self.land, lander, previous, stage.result(), mod))

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from hub.core.modules import ModuleDef
 from hub.errors import HubError, MappingError
+from hub.sync.heap import Collector
 
 log = logging.getLogger("hub.sync")
 
@@ -111,6 +112,7 @@ class MappingStage:
         if pid == 0:  # the helper: map what comes through the pipe until it closes, then leave at once
             parent.close()
             gc.freeze()  # what it inherited is never collected here: no copy-on-write of it by the collector
+            gc.disable()  # and its batches' cycles are collected every few batches (see hub.sync.heap)
             _serve(child, self.mapping, self.mod)
         child.close()
         self._conn, self._pid = parent, pid
@@ -163,7 +165,7 @@ class MappingStage:
 def _serve(conn: Connection, mapping: Callable[[Any], Any], mod: ModuleDef | None) -> None:
     """The helper's loop. It never returns: ``os._exit`` skips the parent's cleanup handlers, which
     would otherwise close database connections the helper inherited but does not own."""
-    code = 0
+    code, heap = 0, Collector()
     try:
         while True:
             try:
@@ -175,6 +177,7 @@ def _serve(conn: Connection, mapping: Callable[[Any], Any], mod: ModuleDef | Non
             except BaseException as exc:  # reported to the parent, which maps the batch itself
                 reply = f"{type(exc).__name__}: {exc}"
             conn.send(reply)
+            heap.batch_done()
     except BaseException:
         code = 1
     finally:
