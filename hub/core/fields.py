@@ -77,6 +77,9 @@ class FieldDef:
 
     def clean(self, module: str, value: Any) -> Any:
         """The canonical stored value of ``value``, or ValidationError ``module.field: problem``."""
+        if (type(value) is str and value and self.kind == "text" and self.pattern is None
+                and (self.max_length is None or len(value) <= self.max_length)):
+            return value  # the common case, as the steps below would give it back
         if isinstance(value, str) and self.kind not in ("text", "longtext") and not value.strip():
             value = None
         if value is None or value == "":

@@ -128,3 +128,24 @@ def test_web_addresses() -> None:
     assert f.clean("accounts", "example.com") == "https://example.com"
     with pytest.raises(ValidationError, match="not a web address"):
         f.clean("accounts", "ftp://example.com")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=12), st.sampled_from([None, 5]), st.sampled_from([None, r"[a-z]*"]),
+       st.booleans())
+def test_plain_text_is_kept_as_it_is_within_its_limits(value: str, max_length: int | None, pattern: str | None,
+                                                      required: bool) -> None:
+    f = FieldDef("label", "text", required=required, max_length=max_length, pattern=pattern)
+    too_long = max_length is not None and len(value) > max_length
+    mismatch = pattern is not None and not all("a" <= c <= "z" for c in value)
+    if value == "":
+        if required:
+            with pytest.raises(ValidationError, match="is required"):
+                f.clean("m", value)
+        else:
+            assert f.clean("m", value) is None
+    elif too_long or mismatch:
+        with pytest.raises(ValidationError, match="m.label"):
+            f.clean("m", value)
+    else:
+        assert f.clean("m", value) == value
