@@ -9,13 +9,14 @@ cannot write twice; the bindings and the outbox cursor then commit in one transa
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 
 from hub.core import binding as bindings
 from hub.core.actor import Actor, Context
@@ -29,6 +30,8 @@ from hub.sync import runs
 from hub.sync.connector import Connector, Record
 from hub.sync.engine import Tally, add_counts, echo_hash, save_state
 from hub.sync.models import DeadLetter, OutboxEntry, StreamState, SyncRun
+
+log = logging.getLogger("hub.sync")
 
 
 def payload_hash(values: dict[str, Any]) -> str:
@@ -146,10 +149,16 @@ class OutboundRun:
                 raise RetryableError(next(r.error for r in results if not r.ok and r.retryable) or "retryable")
             return results
 
+        def count(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.info("run %s: transient write error, retry %s with key %s: %s", self.run.id, state.attempt_number,
+                     key, exc)
+            runs.count_retry(self.store.engine, self.run, self.lease_seconds)
+
         policy = self.retry
         retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=policy.wait,
                             stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_seconds),
-                            reraise=True)
+                            before_sleep=count, reraise=True)
         return retrying(attempt)
 
     def dead_letter(self, rid: uuid.UUID, payload: dict[str, Any], kind: str, error: str) -> dict[str, Any]:

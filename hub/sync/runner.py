@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 from tenacity.wait import wait_exponential_jitter
@@ -161,9 +161,7 @@ class Runner:
         def count(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             log.info("run %s: transient error, retry %s: %s", run.id, state.attempt_number, exc)
-            with Session(writer(engine)) as session, session.begin():
-                session.execute(update(SyncRun).where(SyncRun.id == run.id).values(retries=SyncRun.retries + 1))
-                runs.heartbeat(session, run, self.lease_seconds)
+            runs.count_retry(engine, run, self.lease_seconds)
 
         retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=self.retry.wait, stop=stop,
                             before_sleep=count, reraise=True)

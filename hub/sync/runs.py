@@ -123,6 +123,13 @@ def heartbeat(session: Session, run: SyncRun, lease_seconds: float = LEASE_SECON
         raise LeaseLost(f"run {run.id}: the lease was taken over; stopping this attempt")
 
 
+def count_retry(engine: Engine, run: SyncRun, lease_seconds: float = LEASE_SECONDS) -> None:
+    """Count one retried transient error on the run (in a transaction of its own), renewing its lease."""
+    with Session(writer(engine)) as session, session.begin():
+        session.execute(update(SyncRun).where(SyncRun.id == run.id).values(retries=SyncRun.retries + 1))
+        heartbeat(session, run, lease_seconds)
+
+
 class LeaseLost(HubError):
     """This worker no longer holds the run (its lease expired and another worker took it)."""
 

@@ -86,6 +86,8 @@ def test_flaky_writes_land_once_each(workers: WorkerPool, pg_store: Store, data_
     assert done.written == 300 and done.quarantined == 0
     failures = (data_dir / JOURNAL).read_text().splitlines()
     assert any("answer lost" in f for f in failures), f"no write lost its answer: the test tests little ({failures})"
+    # Every failed write was retried (and counted) or ended an attempt; none went uncounted.
+    assert done.retries == len(failures) - (done.attempts - 1), (done.retries, done.attempts, failures)
     sent = [json.loads(line) for line in (data_dir / "outbox" / "contacts.jsonl").read_text().splitlines()]
     assert len(sent) == 300, "a retried write landed twice (or not at all)"
     assert sorted(s["email"] for s in sent) == sorted(p["email"] for p in people)
