@@ -128,7 +128,8 @@ class Connector:
 
         A connector that consumes its source (moves processed files, acknowledges messages) does it
         here, never before: a crash between read and commit must leave the source untouched. Errors
-        raised here are logged, not fatal; the work is repeated after the next commit.
+        raised here are logged, not fatal; the work is repeated after the next commit. It is called
+        from the thread that reads, in commit order, while ``read`` may be up to two batches further on.
         """
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[Record]:
