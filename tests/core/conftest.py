@@ -13,13 +13,16 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hub.core.actor import Context
 from hub.core.audit import GENESIS
 from hub.core.db import make_engine
 from hub.core.migrate import upgrade
 from hub.core.models import Base
+from hub.core.store import Store
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +72,18 @@ def empty_pg_url(pg_url: str) -> str:
     """The PostgreSQL test database, emptied (for tests that run on PostgreSQL only)."""
     _empty_postgres(pg_url)
     return pg_url
+
+
+STAGES = [
+    {"name": "lead", "probability": 10},
+    {"name": "proposal", "probability": 60},
+    {"name": "won", "probability": 100, "outcome": "won"},
+    {"name": "lost", "probability": 0, "outcome": "lost"},
+]
+
+
+@pytest.fixture
+def pipeline(store: Store, ctx: Context) -> dict[str, Any]:
+    """A sales pipeline with four stages (``STAGES``)."""
+    with store.writing(ctx) as tx:
+        return tx.create("pipelines", {"name": "Sales", "stages": STAGES})
