@@ -242,7 +242,6 @@ class InboundRun:
     rate_limit: float | None = None
     on_batch: Callable[[Tally], None] | None = None
     mapping_process: bool = True
-    overlap_commits: bool | None = None  # None: on PostgreSQL
     batches_done: int = 0
     _landed: int = 0
     _started: float = field(default_factory=time.monotonic)
@@ -283,8 +282,7 @@ class InboundRun:
             session.execute(update(SyncRun).where(SyncRun.id == self.run.id).values(
                 mapping=self.mapping.name, mapping_version=self.mapping_version))
             mod = catalog(session, self.store.default_region).get(self.mapping.module)
-        overlap = self.overlap_commits if self.overlap_commits is not None else (
-            self.store.engine.dialect.name == "postgresql")
+        overlap = self.store.engine.dialect.name == "postgresql"  # SQLite: one writer, in this thread
         with run_heap() as heap, MappingStage(self.mapping, mod, forked=False) as stage, \
                 Committer[Checked](overlap) as committer:
             previous: Checked | None = None
