@@ -15,8 +15,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import email_validator
 import phonenumbers
@@ -48,6 +49,8 @@ _CANONICAL_MAX = 50_000
 
 def known_canonical(kind: str, value: str) -> None:
     """Remember that ``value`` is a canonical ``kind`` value (``phone`` E.164 or ``email`` normalised)."""
+    if value != value.strip():  # never the case for what the libraries give; the quick path relies on it
+        return
     seen = _CANONICAL[kind]
     if len(seen) >= _CANONICAL_MAX:
         seen.clear()
@@ -77,9 +80,9 @@ class FieldDef:
 
     def clean(self, module: str, value: Any) -> Any:
         """The canonical stored value of ``value``, or ValidationError ``module.field: problem``."""
-        if (type(value) is str and value and self.kind == "text" and self.pattern is None
-                and (self.max_length is None or len(value) <= self.max_length)):
-            return value  # the common case, as the steps below would give it back
+        quick = self._quick(value)
+        if quick is not _UNSURE:
+            return quick
         if isinstance(value, str) and self.kind not in ("text", "longtext") and not value.strip():
             value = None
         if value is None or value == "":
@@ -100,6 +103,13 @@ class FieldDef:
                     f"{module}.{self.name}", f"{cleaned!r} does not match the pattern {self.pattern!r}"
                 )
         return cleaned
+
+    @cached_property
+    def _quick(self) -> Callable[[Any], Any]:
+        return _quick_path(self)
+
+    def __getstate__(self) -> dict[str, Any]:  # the quick path is a closure: made again after unpickling
+        return {k: v for k, v in self.__dict__.items() if k != "_quick"}
 
 
 @lru_cache(maxsize=256)
@@ -219,12 +229,13 @@ _PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/
 
 
 def _url(f: FieldDef, v: Any) -> str:
-    from urllib.parse import urlsplit
-
     text = _text(f, v).strip()
     if _PLAIN_URL.fullmatch(text):
         return text
-    parts = urlsplit(text if "://" in text else f"https://{text}")
+    try:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+    except ValueError:  # an unbalanced IPv6 bracket
+        raise Invalid(f"{text!r} is not a web address") from None
     if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:
         raise Invalid(f"{text!r} is not a web address")
     return parts.geturl()
@@ -239,7 +250,7 @@ def _integer(f: FieldDef, v: Any) -> int:
         d = Decimal(str(v).strip())
     except InvalidOperation:
         raise Invalid(f"{v!r} is not a whole number") from None
-    if d != d.to_integral_value():
+    if not d.is_finite() or d != d.to_integral_value():
         raise Invalid(f"{v!r} is not a whole number")
     return int(d)
 
@@ -368,6 +379,72 @@ _CLEANERS: dict[str, Callable[[FieldDef, Any], Any]] = {
     "tags": _tags,
     "json": _json,
 }
+
+
+# -- the quick path -------------------------------------------------------------------------------------
+#: What a quick path answers when it cannot tell: the full steps of ``FieldDef.clean`` decide.
+_UNSURE: Any = object()
+_DECIMAL_LIMIT = Decimal(10) ** 14
+
+
+def _quick_path(f: FieldDef) -> Callable[[Any], Any]:
+    """``f``'s quick path: for a value already in its canonical form (what mappings, forms and the store's
+    own round trips nearly always give) the value itself, found with a type check and a lookup or two
+    instead of the general steps; for anything else ``_UNSURE``. Whatever it returns is exactly what
+    ``FieldDef.clean`` would return; every problem is left to the general steps, which name it."""
+    limit, kind = f.max_length, f.kind
+    if f.pattern is not None:
+        return lambda v: _UNSURE
+
+    def fits(v: str) -> bool:
+        return limit is None or len(v) <= limit
+
+    if kind in ("text", "longtext"):
+        return lambda v: v if type(v) is str and v and (limit is None or len(v) <= limit) else _UNSURE
+    if kind in ("email", "phone"):
+        known = _CANONICAL[kind]  # canonical values carry no surrounding space: strip would keep them
+        return lambda v: v if type(v) is str and v in known and (limit is None or len(v) <= limit) else _UNSURE
+    if kind == "url":
+        plain = _PLAIN_URL.fullmatch
+        return lambda v: v if type(v) is str and plain(v) and (limit is None or len(v) <= limit) else _UNSURE
+    if kind == "choice":
+        ok = frozenset(c for c in f.choices if c and c == c.strip() and fits(c))
+        return lambda v: v if type(v) is str and v in ok else _UNSURE
+    if kind == "date":
+        return lambda v: v if type(v) is dt.date else _UNSURE
+    if kind == "integer":
+        return lambda v: v if type(v) is int else _UNSURE
+    if kind == "boolean":
+        return lambda v: v if type(v) is bool else _UNSURE
+    if kind == "decimal":
+        def decimal(v: Any) -> Any:
+            if type(v) is not Decimal or not v.is_finite() or abs(v) >= _DECIMAL_LIMIT:
+                return _UNSURE
+            exponent = v.as_tuple().exponent
+            return v if isinstance(exponent, int) and exponent >= -4 else _UNSURE
+        return decimal
+    if kind in ("country", "currency"):
+        known_code = _country if kind == "country" else _currency
+
+        def code(v: Any) -> Any:
+            if type(v) is not str or len(v) not in (2, 3) or not v.isalpha():
+                return _UNSURE
+            try:
+                found = known_code(v)
+            except Invalid:
+                return _UNSURE
+            return found if fits(found) else _UNSURE
+        return code
+    if kind == "tags":
+        def tags(v: Any) -> Any:
+            if type(v) is not list or any(type(t) is not str for t in v):
+                return _UNSURE
+            try:
+                return _tags(f, v) or _UNSURE  # no tags: left to the general steps
+            except Invalid:
+                return _UNSURE
+        return tags
+    return lambda v: _UNSURE
 
 
 def to_json(value: Any) -> Any:

@@ -58,7 +58,7 @@ def get_path(record: Any, path: Path) -> Any:
     value = record
     for step in path:
         if isinstance(step, str):
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):  # a dict spares the ABC check
                 return None
             value = value.get(step)
         else:

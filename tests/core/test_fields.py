@@ -1,4 +1,5 @@
-"""Field validation: each kind with good and bad values, and the e-mail fast path against the library."""
+"""Field validation: each kind with good and bad values, the e-mail fast path against the library, and the
+quick path against the general steps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.core.fields import FieldDef, _email, _email_full
+from hub.core.fields import FieldDef, _email, _email_full, known_canonical
 from hub.errors import ValidationError
 
 GOOD = [
@@ -33,7 +34,10 @@ BAD = [
     ("email", "foo@", "'foo@' is not a valid e-mail address"),
     ("phone", "12", "'12' is not a phone number"),
     ("url", "not a url", "'not a url' is not a web address"),
+    ("url", "https://[::1/x", "'https://[::1/x' is not a web address"),
     ("integer", "4.5", "'4.5' is not a whole number"),
+    ("integer", "Infinity", "'Infinity' is not a whole number"),
+    ("integer", "sNaN", "'sNaN' is not a whole number"),
     ("decimal", "1,5", "'1,5' is not a number"),
     ("boolean", "maybe", "'maybe' is not yes or no"),
     ("date", "25.11.2026", "'25.11.2026' is not a date (YYYY-MM-DD)"),
@@ -149,3 +153,48 @@ def test_plain_text_is_kept_as_it_is_within_its_limits(value: str, max_length: i
             f.clean("m", value)
     else:
         assert f.clean("m", value) == value
+
+
+# -- the quick path: the same answers as the general steps ------------------------------------------------------
+#: A pattern every value matches: it turns the quick path off and changes nothing else.
+_ANYTHING = r"(?s).*"
+_VALUES = st.one_of(
+    st.text(max_size=8), st.sampled_from(["open", " open", "closed", "DE", "de", "deu", "EUR", "eur", "XX", "中国",
+                                          "+8613800138000", "sales.1@example.com", "https://www.example.cn",
+                                          "https://Example.cn", "a" * 70, " ", ""]),
+    st.integers(-10**16, 10**16), st.booleans(), st.none(),
+    st.decimals(allow_nan=True, allow_infinity=True), st.dates(), st.datetimes(),
+    st.lists(st.sampled_from(["vip", " new", "", "x" * 65, "eu"]), max_size=3), st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(kind=st.sampled_from(["text", "longtext", "email", "phone", "url", "integer", "decimal", "boolean", "date",
+                             "choice", "country", "currency", "tags"]),
+       max_length=st.sampled_from([None, 3, 20]), value=_VALUES)
+def test_the_quick_path_answers_as_the_general_steps(kind: str, max_length: int | None, value: object) -> None:
+    known_canonical("phone", "+8613800138000")
+    known_canonical("email", "sales.1@example.com")
+    choices = ("open", "closed", " spaced") if kind == "choice" else ()
+    quick = FieldDef("f", kind, max_length=max_length, choices=choices)
+    general = FieldDef("f", kind, max_length=max_length, choices=choices, pattern=_ANYTHING)
+    try:
+        expected = general.clean("m", value)
+    except ValidationError as exc:
+        with pytest.raises(ValidationError) as err:
+            quick.clean("m", value)
+        assert str(err.value) == str(exc)
+        return
+    got = quick.clean("m", value)
+    assert got == expected and type(got) is type(expected)
+
+
+def test_a_field_definition_pickles_without_its_quick_path() -> None:
+    import pickle
+
+    f = FieldDef("status", "choice", choices=("open", "closed"))
+    assert f.clean("m", "open") == "open"  # the quick path is made
+    copy = pickle.loads(pickle.dumps(f))
+    assert copy == f and copy.clean("m", "closed") == "closed"
+    with pytest.raises(ValidationError, match="is not one of"):
+        copy.clean("m", "done")
