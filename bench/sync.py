@@ -12,6 +12,10 @@ folder and loaded three ways, each in a child process of its own (so each one's 
 * **copy**: the same hand-written function, then psycopg ``COPY`` into a temp table and
   ``INSERT ... SELECT ... ON CONFLICT (external_id) DO UPDATE`` into a plain table.
 
+The machine's speed drifts by a quarter or more within minutes, so Hub's and COPY's first loads run as
+``--pairs`` back-to-back pairs (each pair in a fresh database, the order alternating): vs_copy is the median
+of the pairs' ratios, and the rates are the medians. dlt loads once.
+
 Then the files are rewritten with 10% of the records changed and all three load everything again (Hub
 with ``full=True``: it re-reads every record and skips the unchanged ones by content hash). Finally Hub
 alone loads a second size (N/4, or 5N with ``--growth``) to see whether its peak memory grows with N.
@@ -26,10 +30,11 @@ event per created or changed record, and every column of every row agrees across
 ends with one line:
 RESULT hub_per_s=... copy_per_s=... dlt_per_s=... vs_copy=... copy_vs_dlt=... reload_per_s=...
        reload_vs_first=... hub_peak_mb=... peak_growth=... hub_cpu_us=... copy_cpu_us=...
-where vs_copy = Hub / COPY first-load rate (target >= 0.7), reload_vs_first = Hub re-load / Hub first-load
-rate (target >= 1.5), peak_growth = Hub's first-load peak RSS at the larger size / at the smaller (target
-<= 1.10), hub_cpu_us and copy_cpu_us = client CPU per record of the first loads (Hub's with its mapping
-helper; the database server's own CPU is in neither). Needs ``psycopg2-binary`` for dlt's postgres destination.
+where vs_copy = the median over the pairs of Hub / COPY first-load rate (target >= 0.7), reload_vs_first =
+Hub re-load / Hub first-load rate (target >= 1.5), peak_growth = Hub's first-load peak RSS at the larger size
+/ at the smaller (target <= 1.10), hub_cpu_us and copy_cpu_us = median client CPU per record of the first
+loads (Hub's with its mapping helper; the database server's own CPU is in neither).
+Needs ``psycopg2-binary`` for dlt's postgres destination.
 """
 
 from __future__ import annotations
@@ -383,11 +388,31 @@ def hub_peak_at(base: str, work: Path, n: int, files: int, batch: int) -> float:
     return float(result["peak_mb"])
 
 
+def first_pair(base: str, folder: Path, batch: int, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One extra back-to-back pair of first loads (Hub, COPY) in a database of its own; odd pairs run COPY first."""
+    url = fresh_database(base, f"{DB_NAME}_pair")
+    try:
+        setup_hub(url, folder, batch)
+        setup_copy(url)
+        order = ("copy", "hub") if index % 2 else ("hub", "copy")
+        got = {name: spawn(name, "first", folder, url) for name in order}
+    finally:
+        drop_database(url)
+    return got["hub"], got["copy"]
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--records", type=int, default=200_000)
     p.add_argument("--files", type=int, default=4, help="JSON Lines files the records are spread over")
     p.add_argument("--batch", type=int, default=1000, help="the route's batch size")
+    p.add_argument("--pairs", type=int, default=3, help="back-to-back first loads of Hub and COPY (median ratio)")
     p.add_argument("--growth", action="store_true", help="compare Hub's peak memory at N with 5N (default: N/4)")
     p.add_argument("--profile", metavar="DIR", help="write cProfile stats of Hub's runs here (slows them down)")
     p.add_argument("--keep", action="store_true", help="keep the database (named in the output) and the files")
@@ -415,6 +440,12 @@ def main() -> int:
         print(f"{n} customer records in {args.files} JSON Lines files, 15 mapped fields, route batches of "
               f"{args.batch}, PostgreSQL database {DB_NAME}, files in {folder}; each load in a child process of "
               "its own", file=sys.stderr)
+        pairs = []
+        for i in range(1, max(1, args.pairs)):
+            hub_i, copy_i = first_pair(args.pg, folder, args.batch, i)
+            line(f"first#{i}", "hub", n, hub_i)
+            line(f"first#{i}", "copy", n, copy_i)
+            pairs.append((hub_i, copy_i))
         results: dict[str, dict[str, dict[str, Any]]] = {}
         for phase in ("first", "reload"):
             if phase == "reload":
@@ -439,7 +470,12 @@ def main() -> int:
             drop_database(url)
             shutil.rmtree(work, ignore_errors=True)
     first, reload = results["first"], results["reload"]
-    rate = {name: n / r["seconds"] for name, r in first.items()}
+    pairs.append((first["hub"], first["copy"]))
+    ratios = [copy_run["seconds"] / hub_run["seconds"] for hub_run, copy_run in pairs]
+    rate = {"hub": median([n / h["seconds"] for h, _ in pairs]), "copy": median([n / c["seconds"] for _, c in pairs]),
+            "dlt": n / first["dlt"]["seconds"]}
+    print(f"Hub / COPY first-load rate in each back-to-back pair: {', '.join(f'{r:.2f}' for r in ratios)} "
+          f"(median {median(ratios):.2f})", file=sys.stderr)
     reload_rate = n / reload["hub"]["seconds"]
     growth = peak_large / peak_small
     print(f"peak growth: Hub's first-load peak {peak_small:.1f} MB at {small} records, {peak_large:.1f} MB at "
@@ -448,10 +484,11 @@ def main() -> int:
     if profile_dir:
         print(f"profiles of Hub's runs in {profile_dir} (rates above include profiling overhead)", file=sys.stderr)
     print(f"RESULT hub_per_s={rate['hub']:.0f} copy_per_s={rate['copy']:.0f} dlt_per_s={rate['dlt']:.0f} "
-          f"vs_copy={rate['hub'] / rate['copy']:.2f} copy_vs_dlt={rate['copy'] / rate['dlt']:.2f} "
+          f"vs_copy={median(ratios):.2f} copy_vs_dlt={rate['copy'] / rate['dlt']:.2f} "
           f"reload_per_s={reload_rate:.0f} reload_vs_first={reload_rate / rate['hub']:.2f} "
           f"hub_peak_mb={first['hub']['peak_mb']:.0f} peak_growth={growth:.2f} "
-          f"hub_cpu_us={first['hub']['cpu_s'] / n * 1e6:.0f} copy_cpu_us={first['copy']['cpu_s'] / n * 1e6:.0f}")
+          f"hub_cpu_us={median([h['cpu_s'] for h, _ in pairs]) / n * 1e6:.0f} "
+          f"copy_cpu_us={median([c['cpu_s'] for _, c in pairs]) / n * 1e6:.0f}")
     return 0
 
 
