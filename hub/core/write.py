@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 POLYMORPHIC = {"activities": ("related_module", "related_id"), "campaign_members": ("member_module", "member_id")}
 CHUNK = 2000
+_OWNERSHIP = ("owner_id", "team_id")
 
 
 class Row(NamedTuple):
@@ -174,6 +175,8 @@ class _Wave:
         self.filled_defaults = [k for k, v in self.defaults.items() if v is not None and v != []]
         self.module_check = module_check(mod.name)
         self.ids: list[uuid.UUID] = []
+        #: Fields this writer may set, by name: True for a custom field (validated rows are placed by it).
+        self.placed = {n: f.custom for n, f in mod.fields.items() if not f.readonly and n not in self.access.hidden}
 
     def fail(self, w: _Work, error: Exception) -> None:
         if self.strict:
@@ -217,6 +220,17 @@ class _Wave:
     # -- validation -------------------------------------------------------------------------------
     def clean(self, w: _Work) -> None:
         name, fields, hidden, trusted = self.mod.name, self.mod.fields, self.access.hidden, w.row.validated
+        if trusted:  # values already clean: only placed, unless a field is unknown, read-only or hidden
+            placed, values, custom = self.placed, w.values, w.custom
+            for key, value in w.row.data.items():
+                is_custom = placed.get(key)
+                if is_custom is None:
+                    values.clear()
+                    custom.clear()
+                    break
+                (custom if is_custom else values)[key] = value
+            else:
+                return
         for key, value in w.row.data.items():
             f = fields.get(key)
             if f is None:
@@ -388,12 +402,14 @@ class _Wave:
             self.check_module(new)
         custom_json = {k: v if type(v) is str else to_json(v) for k, v in w.custom.items() if v is not None}
         created: dict[str, list[Any]] = {}
-        for k in (*w.values, *self.filled_defaults, "owner_id", "team_id"):  # what a new record can hold
-            v = new.get(k)
-            if v is not None and not (type(v) is list and not v):
-                created[k] = [None, MASK if k in sensitive else v if type(v) is str else to_json(v)]
+        for keys in (w.values, self.filled_defaults, _OWNERSHIP):  # what a new record can hold
+            for k in keys:
+                v = new.get(k)  # after the module's rules, which may set values
+                if v is None or (type(v) is list and not v):
+                    continue
+                created[k] = [None, MASK if sensitive and k in sensitive else v if type(v) is str else to_json(v)]
         for k, v in custom_json.items():
-            created[k] = [None, MASK if k in sensitive else v]
+            created[k] = [None, MASK if sensitive and k in sensitive else v]
         w.changes = created
         new.update({"id": w.record_id, "created_at": self.now, "updated_at": self.now, "deleted_at": None,
                     "version": 1, "custom": custom_json})

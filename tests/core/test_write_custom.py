@@ -209,3 +209,23 @@ def test_tags_filter(store: Store, ctx: Context) -> None:
         assert tx.count("contacts", [Condition("tags", "=", "vip")]) == 2
         [b] = tx.query("contacts", [Condition("last_name", "=", "B")])
         assert b["tags"] == ["new", "vip"]
+
+
+def test_validated_rows_are_placed_by_field_and_still_refused_for_unknown_fields(
+        store: Store, ctx: Context, custom_fields: None) -> None:
+    """Values a sync run's mapping stage already cleaned skip validation, never the other checks."""
+    rows = [
+        Row({"last_name": "Li", "segment": "retail", "score": 5}, validated=True),
+        Row({"last_name": "Wang", "no_such": 1}, validated=True),
+        Row({"last_name": "Zhao", "id": uuid.uuid4()}, validated=True),
+    ]
+    with store.writing(ctx) as tx:
+        results = tx.write_many("contacts", rows).results
+    assert [r.status for r in results] == ["created", "rejected", "rejected"]
+    assert results[1].error == "contacts.no_such: no such field"
+    assert results[2].error == "contacts.id: is read-only"
+    assert results[0].id is not None
+    assert raw_custom(store, results[0].id) == {"segment": "retail", "score": 5}
+    with store.reading(ctx) as tx:
+        li = tx.get("contacts", results[0].id)
+    assert (li["last_name"], li["segment"], li["score"]) == ("Li", "retail", 5)
