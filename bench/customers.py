@@ -27,6 +27,7 @@ _COUNTRIES = {"Germany": "DE", "Deutschland": "DE", "China": "CN", "中国": "CN
 _TYPES = {"C": "customer", "P": "partner", "V": "vendor", "X": "prospect"}
 _STATES = {"A": "active", "I": "inactive", "B": "blocked"}
 _E164 = phonenumbers.PhoneNumberFormat.E164
+phonenumbers.enable_pattern_cache()  # as Hub does: the baselines get every speed-up the library offers
 _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
 COLUMNS = ("external_id", "name", "email", "phone", "website", "street", "postal_code", "city", "country",
            "currency", "credit_limit", "industry", "account_type", "status", "tags", "customer_since")

@@ -36,6 +36,10 @@ CUSTOM_KINDS = (
     "text", "longtext", "email", "phone", "url", "integer", "decimal", "boolean", "date", "datetime",
     "choice", "country", "currency",
 )
+# A hub checks numbers from many regions: keep every compiled metadata pattern instead of re-compiling them
+# through the re module's small cache (about a tenth of the time of checking a number).
+phonenumbers.enable_pattern_cache()
+
 _TRUE = {"true", "t", "yes", "y", "1", "on", "是"}
 _FALSE = {"false", "f", "no", "n", "0", "off", "否"}
 
