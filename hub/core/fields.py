@@ -84,8 +84,8 @@ class FieldDef:
 
     def clean(self, module: str, value: Any) -> Any:
         """The canonical stored value of ``value``, or ValidationError ``module.field: problem``."""
-        quick = self._quick(value)
-        if quick is not _UNSURE:
+        quick = self.quick(value)
+        if quick is not UNSURE:
             return quick
         if isinstance(value, str) and self.kind not in ("text", "longtext") and not value.strip():
             value = None
@@ -109,11 +109,13 @@ class FieldDef:
         return cleaned
 
     @cached_property
-    def _quick(self) -> Callable[[Any], Any]:
+    def quick(self) -> Callable[[Any], Any]:
+        """The field's quick path: ``value -> `` its canonical value when it is already in canonical form,
+        else ``UNSURE`` (then ``clean`` decides). ``clean`` tries it first; a hot loop may call it itself."""
         return _quick_path(self)
 
     def __getstate__(self) -> dict[str, Any]:  # the quick path is a closure: made again after unpickling
-        return {k: v for k, v in self.__dict__.items() if k != "_quick"}
+        return {k: v for k, v in self.__dict__.items() if k != "quick"}
 
 
 @lru_cache(maxsize=256)
@@ -387,68 +389,68 @@ _CLEANERS: dict[str, Callable[[FieldDef, Any], Any]] = {
 
 # -- the quick path -------------------------------------------------------------------------------------
 #: What a quick path answers when it cannot tell: the full steps of ``FieldDef.clean`` decide.
-_UNSURE: Any = object()
+UNSURE: Any = object()
 _DECIMAL_LIMIT = Decimal(10) ** 14
 
 
 def _quick_path(f: FieldDef) -> Callable[[Any], Any]:
     """``f``'s quick path: for a value already in its canonical form (what mappings, forms and the store's
     own round trips nearly always give) the value itself, found with a type check and a lookup or two
-    instead of the general steps; for anything else ``_UNSURE``. Whatever it returns is exactly what
+    instead of the general steps; for anything else ``UNSURE``. Whatever it returns is exactly what
     ``FieldDef.clean`` would return; every problem is left to the general steps, which name it."""
     limit, kind = f.max_length, f.kind
     if f.pattern is not None:
-        return lambda v: _UNSURE
+        return lambda v: UNSURE
 
     def fits(v: str) -> bool:
         return limit is None or len(v) <= limit
 
     if kind in ("text", "longtext"):
-        return lambda v: v if type(v) is str and v and (limit is None or len(v) <= limit) else _UNSURE
+        return lambda v: v if type(v) is str and v and (limit is None or len(v) <= limit) else UNSURE
     if kind in ("email", "phone"):
         known = _CANONICAL[kind]  # canonical values carry no surrounding space: strip would keep them
-        return lambda v: v if type(v) is str and v in known and (limit is None or len(v) <= limit) else _UNSURE
+        return lambda v: v if type(v) is str and v in known and (limit is None or len(v) <= limit) else UNSURE
     if kind == "url":
         plain = _PLAIN_URL.fullmatch
-        return lambda v: v if type(v) is str and plain(v) and (limit is None or len(v) <= limit) else _UNSURE
+        return lambda v: v if type(v) is str and plain(v) and (limit is None or len(v) <= limit) else UNSURE
     if kind == "choice":
         ok = frozenset(c for c in f.choices if c and c == c.strip() and fits(c))
-        return lambda v: v if type(v) is str and v in ok else _UNSURE
+        return lambda v: v if type(v) is str and v in ok else UNSURE
     if kind == "date":
-        return lambda v: v if type(v) is dt.date else _UNSURE
+        return lambda v: v if type(v) is dt.date else UNSURE
     if kind == "integer":
-        return lambda v: v if type(v) is int else _UNSURE
+        return lambda v: v if type(v) is int else UNSURE
     if kind == "boolean":
-        return lambda v: v if type(v) is bool else _UNSURE
+        return lambda v: v if type(v) is bool else UNSURE
     if kind == "decimal":
         def decimal(v: Any) -> Any:
             if type(v) is not Decimal or not v.is_finite() or abs(v) >= _DECIMAL_LIMIT:
-                return _UNSURE
+                return UNSURE
             exponent = v.as_tuple().exponent
-            return v if isinstance(exponent, int) and exponent >= -4 else _UNSURE
+            return v if isinstance(exponent, int) and exponent >= -4 else UNSURE
         return decimal
     if kind in ("country", "currency"):
         known_code = _country if kind == "country" else _currency
 
         def code(v: Any) -> Any:
             if type(v) is not str or len(v) not in (2, 3) or not v.isalpha():
-                return _UNSURE
+                return UNSURE
             try:
                 found = known_code(v)
             except Invalid:
-                return _UNSURE
-            return found if fits(found) else _UNSURE
+                return UNSURE
+            return found if fits(found) else UNSURE
         return code
     if kind == "tags":
         def tags(v: Any) -> Any:
             if type(v) is not list or any(type(t) is not str for t in v):
-                return _UNSURE
+                return UNSURE
             try:
-                return _tags(f, v) or _UNSURE  # no tags: left to the general steps
+                return _tags(f, v) or UNSURE  # no tags: left to the general steps
             except Invalid:
-                return _UNSURE
+                return UNSURE
         return tags
-    return lambda v: _UNSURE
+    return lambda v: UNSURE
 
 
 def to_json(value: Any) -> Any:

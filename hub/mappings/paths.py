@@ -113,6 +113,18 @@ def path_getter(path: Path) -> Callable[[Any], Any]:
 
         return get_one
 
+    if len(path) == 2 and isinstance(path[0], str) and isinstance(path[1], str):
+        outer, inner = path
+
+        def get_two(record: Any) -> Any:  # ``contact.email``: the common nested path, in two lookups
+            if type(record) is dict:
+                value = record.get(outer)
+                if type(value) is dict:
+                    return value.get(inner)
+            return get_path(record, path)
+
+        return get_two
+
     def get_nested(record: Any) -> Any:
         return get_path(record, path)
 

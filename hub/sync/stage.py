@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection, Pipe
 from typing import Any, NamedTuple
 
+from hub.core.fields import UNSURE
 from hub.core.modules import ModuleDef
 from hub.errors import HubError, MappingError
 from hub.sync.heap import Collector
@@ -47,13 +48,14 @@ class Outcome(NamedTuple):
 def validate(mod: ModuleDef, values: Mapping[str, Any]) -> dict[str, Any] | None:
     """``values`` cleaned by their fields, or None when any is not a writable field or is invalid
     (then the write path validates them and reports the problem with the record)."""
-    fields, name, out = mod.fields, mod.name, {}
+    writable, name, out = mod.writable, mod.name, {}
     try:
         for key, value in values.items():
-            f = fields.get(key)
-            if f is None or f.readonly:
+            f = writable.get(key)
+            if f is None:
                 return None
-            out[key] = f.clean(name, value)
+            quick = f.quick(value)
+            out[key] = quick if quick is not UNSURE else f.clean(name, value)
     except HubError:
         return None
     return out

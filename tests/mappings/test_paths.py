@@ -54,3 +54,22 @@ def test_set_path_creates_objects() -> None:
     assert out == {"country_id": {"code": "DE"}, "x": {"y": {"z": 1}}}
     with pytest.raises(ValueError, match="key paths"):
         set_path(out, ("a", 0), 1)
+
+
+def test_a_path_getter_reads_as_get_path_does() -> None:
+    from collections import OrderedDict
+    from types import MappingProxyType
+
+    from hub.mappings.paths import path_getter
+
+    records = [
+        {"contact": {"email": "a@b.cn"}},
+        {"contact": MappingProxyType({"email": "proxy@b.cn"})},
+        OrderedDict(contact=OrderedDict(email="ordered@b.cn")),
+        MappingProxyType({"contact": {"email": "outer-proxy@b.cn"}}),
+        {"contact": None}, {"contact": False}, {"contact": ["x"]}, {"contact": "text"}, {},
+    ]  # a compiled mapping hands getters a mapping (it makes one of any other record first)
+    for path in (("contact", "email"), ("contact",), ("contact", 0), ("contact", "email", "x")):
+        get = path_getter(path)
+        for record in records:
+            assert get(record) == get_path(record, path), (path, record)
