@@ -44,21 +44,27 @@ def lookup(session: Session, refs: Iterable[ExternalRef]) -> dict[tuple[str, str
     by_stream: dict[tuple[str, str], set[str]] = {}
     for ref in refs:
         by_stream.setdefault((ref.connector, ref.stream), set()).add(ref.external_id)
-    found: dict[tuple[str, str, str], BoundRecord] = {}
+    return {(connector, stream, ext): rec for (connector, stream), ids in by_stream.items()
+            for ext, rec in bound(session, connector, stream, ids).items()}
+
+
+def bound(session: Session, connector: str, stream: str, external_ids: Iterable[str]) -> dict[str, BoundRecord]:
+    """The existing bindings of one connector and stream's ``external_ids``, by external id (one query per
+    5000 ids)."""
+    ids_list = sorted(set(external_ids))
+    found: dict[str, BoundRecord] = {}
     postgres = session.get_bind().dialect.name == "postgresql"
-    for (connector, stream), ids in by_stream.items():
-        ids_list = sorted(ids)
-        for start in range(0, len(ids_list), 5000):
-            chunk = ids_list[start:start + 5000]
-            # PostgreSQL takes the ids as one array parameter: no statement with thousands of placeholders
-            wanted = (Binding.external_id == any_(cast(chunk, ARRAY(Text))) if postgres
-                      else Binding.external_id.in_(chunk))
-            rows = session.execute(select(
-                Binding.external_id, Binding.id, Binding.record_id, Binding.inbound_hash, Binding.remote_version,
-                Binding.outbound_hash,
-            ).where(wanted, Binding.connector == connector, Binding.stream == stream))
-            for ext, bid, rid, inbound, version, outbound in rows:
-                found[(connector, stream, ext)] = BoundRecord(bid, rid, inbound, version, outbound)
+    for start in range(0, len(ids_list), 5000):
+        chunk = ids_list[start:start + 5000]
+        # PostgreSQL takes the ids as one array parameter: no statement with thousands of placeholders
+        wanted = (Binding.external_id == any_(cast(chunk, ARRAY(Text))) if postgres
+                  else Binding.external_id.in_(chunk))
+        rows = session.execute(select(
+            Binding.external_id, Binding.id, Binding.record_id, Binding.inbound_hash, Binding.remote_version,
+            Binding.outbound_hash,
+        ).where(wanted, Binding.connector == connector, Binding.stream == stream))
+        for ext, bid, rid, inbound, version, outbound in rows:
+            found[ext] = BoundRecord(bid, rid, inbound, version, outbound)
     return found
 
 

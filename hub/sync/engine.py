@@ -90,6 +90,7 @@ class Lander:
 
     def __init__(self, store: Store, run: SyncRun, mapping: Any, mapping_version: int | None) -> None:
         self.store, self.run, self.mapping, self.mapping_version = store, run, mapping, mapping_version
+        self.instance, self.stream = run.instance, run.stream  # read once: the run is an ORM object
         self.ctx = Context(Actor.connector(run.instance), run.instance, request_id=str(run.id))
         self.keep = frozenset(mapping.only_create | mapping.hub_owned)
         self.newest = frozenset(mapping.conflict.owned_by("newest", mapping.fields))
@@ -112,15 +113,13 @@ class Lander:
         dropped, one binding lookup per batch. ``in_flight`` are the external ids of a batch that is not
         committed yet: its bindings may still change, so those records are never taken as unchanged."""
         batch = Checked(records, position, [], [], [r for r in records if r.deleted], Tally())
-        present = [r for r in records if not r.deleted]
-        refs = [bindings.ExternalRef(self.run.instance, self.run.stream, r.external_id) for r in present
-                if r.error is None]
-        found = bindings.lookup(session, refs) if refs else {}
-        for rec in present:
-            if rec.error is not None:
-                batch.broken.append(rec)
-                continue
-            bound = found.get((self.run.instance, self.run.stream, rec.external_id))
+        readable: list[Record] = []
+        for rec in records:
+            if not rec.deleted:
+                (readable if rec.error is None else batch.broken).append(rec)
+        found = bindings.bound(session, self.instance, self.stream, [r.external_id for r in readable])
+        for rec in readable:
+            bound = found.get(rec.external_id)
             digest, echo = self.digest(rec, bound is not None)
             if (bound is not None and rec.external_id not in in_flight
                     and (bound.inbound_hash == digest or (echo is not None and bound.outbound_hash == echo))):
@@ -144,8 +143,7 @@ class Lander:
             elif outcome.kind == "skip" or outcome.values is None:
                 tally.add("skipped")
             else:
-                ref = bindings.ExternalRef(self.run.instance, self.run.stream, rec.external_id, rec.version, digest,
-                                           echo)
+                ref = bindings.ExternalRef(self.instance, self.stream, rec.external_id, rec.version, digest, echo)
                 pairs.append((rec, Row(outcome.values, ref=ref, match=self.match or None, keep=self.keep,
                                        newest=self.newest, source_time=source_time(rec.version),
                                        validated=trusted and outcome.validated)))
@@ -157,7 +155,7 @@ class Lander:
                 else:
                     tally.add(res.status)
         if batch.gone:
-            found = bindings.find(tx.session, self.run.instance, self.run.stream, [r.external_id for r in batch.gone])
+            found = bindings.find(tx.session, self.instance, self.stream, [r.external_id for r in batch.gone])
             ids = [found[r.external_id] for r in batch.gone if r.external_id in found]
             deleted = tx.delete_many(self.mapping.module, ids) if ids else 0
             tally.add("deleted", deleted)
