@@ -458,3 +458,30 @@ def test_replaying_an_old_dead_letter_does_not_overwrite_a_newer_version_of_its_
         letters = deadletters.open_letters(session, run_id=first.id)
     deadletters.replay(store, letters, "latest")
     assert contact(store, "c1")["last_name"] == "Newer", "the replay brought back the values of version 1"
+
+
+def test_values_the_stage_validated_are_checked_again_when_the_module_changed(store: Store, src: Path) -> None:
+    """The mapping stage validates against the module's fields as the run started: if they changed since
+    (here a custom field was added), the batch's transaction validates the values itself."""
+    from hub.core.modules import catalog, define_custom_field
+    from hub.mappings import compile_mapping
+    from hub.sync.engine import Lander
+    from hub.sync.stage import Outcome
+
+    configure(store, "src", "files", files_config(src), "m", CONTACTS_SPEC.format(name="m"))
+    with Session(store.engine, expire_on_commit=False) as session, session.begin():
+        run, _ = runs.queue(session, "src", "contacts", "inbound")
+        at_start = catalog(session, None)["contacts"]
+    with store.writing(Context.system("test")) as tx:
+        define_custom_field(tx.session, "contacts", "nickname", "text")
+    lander = Lander(store, run, compile_mapping(CONTACTS_SPEC.format(name="m")), 1)
+    records = [Record("contacts", "c1", {"id": "c1"}), Record("contacts", "c2", {"id": "c2"})]
+    with Session(store.engine) as session:
+        batch = lander.check(session, records)
+    mapped = [Outcome("ok", {"last_name": "Li", "email": " Li.Wei@Example.CN "}, validated=True),
+              Outcome("ok", {"last_name": "Bad", "email": "not an address"}, validated=True)]
+    with store.writing(lander.ctx) as tx:
+        dead = lander.write(tx, batch, mapped, at_start)
+    assert [(d["external_id"], d["error_kind"]) for d in dead] == [("c2", "validation")]
+    assert "not a valid e-mail address" in dead[0]["error"]
+    assert contact(store, "c1")["email"] == "Li.Wei@example.cn"
