@@ -38,6 +38,7 @@ from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.heap import run_heap
 from hub.sync.models import DeadLetter, StreamState, SyncRun
 from hub.sync.stage import MappingStage, Outcome, outcomes
+from hub.sync.switching import run_switching
 
 log = logging.getLogger("hub.sync")
 COUNTS = ("read", "created", "updated", "unchanged", "deleted", "skipped", "quarantined", "written", "retries")
@@ -281,7 +282,7 @@ class InboundRun:
                 mapping=self.mapping.name, mapping_version=self.mapping_version))
             mod = catalog(session, self.store.default_region).get(self.mapping.module)
         overlap = self.store.engine.dialect.name == "postgresql"  # SQLite: one writer, in this thread
-        with run_heap() as heap, MappingStage(self.mapping, mod, forked=False) as stage, \
+        with run_heap() as heap, run_switching(), MappingStage(self.mapping, mod, forked=False) as stage, \
                 Committer[Checked](overlap) as committer:
             previous: Checked | None = None
             forked_once = False
