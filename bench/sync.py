@@ -51,6 +51,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import sqlalchemy as sa
@@ -399,12 +400,6 @@ def first_pair(base: str, folder: Path, batch: int, index: int) -> tuple[dict[st
     finally:
         drop_database(url)
     return got["hub"], got["copy"]
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def main() -> int:
