@@ -33,11 +33,12 @@ def test_overlapping_runs_restore_the_interval_only_when_the_last_ends() -> None
     before = sys.getswitchinterval()
     first_in, second_done = threading.Event(), threading.Event()
     seen: list[float] = []
+    inner: list[float] = []
 
     def second() -> None:
         first_in.wait(5)
         with run_switching():
-            pass
+            inner.append(sys.getswitchinterval())
         second_done.set()
 
     other = threading.Thread(target=second)
@@ -47,5 +48,5 @@ def test_overlapping_runs_restore_the_interval_only_when_the_last_ends() -> None
         assert second_done.wait(5)
         seen.append(sys.getswitchinterval())  # the other run ended first: still a run's interval
     other.join(5)
-    assert seen == [approx(RUN_INTERVAL, abs=1e-5)]
+    assert inner == seen == [approx(RUN_INTERVAL, abs=1e-5)]
     assert sys.getswitchinterval() == approx(before, abs=1e-5)
