@@ -91,54 +91,68 @@ class Event:
     record_id: str | None
     action: str
     changes: dict[str, Any]
+    text: str | None = None  # ``canonical(changes)``, when the writer worked it out already
 
 
 class AuditLog:
-    """Collects one transaction's events and appends them to the chain at flush."""
+    """Collects one transaction's events and appends them to the chain at flush.
+
+    ``prepare`` chains the events added so far (sequence numbers and hashes) ahead of the flush, so a writer
+    can do that work while the database is busy with its rows; ``flush`` chains the rest and writes them all.
+    """
 
     def __init__(self, session: Session, ctx: Context) -> None:
         self.session = session
         self.ctx = ctx
         self.pending: list[Event] = []
-        self._head: tuple[int, str] | None = None
+        self._head: tuple[int, str] | None = None  # the chain's last link: locked, or as prepared
+        self._ready: list[dict[str, Any]] = []  # chained, not written yet
 
     def lock(self) -> None:
         """Take the head lock now (writers call this first, before any read)."""
         if self._head is None:
             self._head = lock_head(self.session)
 
-    def add(self, module: str, record_id: object, action: str, changes: dict[str, Any]) -> None:
-        self.pending.append(Event(module, None if record_id is None else str(record_id), action, changes))
+    def add(self, module: str, record_id: object, action: str, changes: dict[str, Any],
+            text: str | None = None) -> None:
+        """Add an event; ``text`` is ``canonical(changes)`` if the caller has it."""
+        self.pending.append(Event(module, None if record_id is None else str(record_id), action, changes, text))
 
-    def flush(self) -> int:
-        """Write pending events with sequence numbers and hashes; return how many."""
-        if not self.pending:
-            return 0
-        self.lock()
-        assert self._head is not None
+    def prepare(self) -> None:
+        """Chain the pending events after the locked head, without writing them (or using the connection:
+        nothing is done before the head is locked)."""
+        if not self.pending or self._head is None:
+            return
         seq, prev = self._head
         at = utcnow()
         actor = self.ctx.actor
         at_text = at.isoformat(timespec="microseconds")
         who = "|".join(map(_field, (actor.kind, actor.id, actor.name, self.ctx.source, self.ctx.request_id)))
-        rows = []
+        common = {"at": at, "actor_kind": actor.kind, "actor_id": actor.id, "actor_name": actor.name,
+                  "source": self.ctx.source, "request_id": self.ctx.request_id}
+        rows = self._ready
         for ev in self.pending:  # the same hashes as event_hash, with what all events share worked out once
             seq += 1
-            changes = canonical(ev.changes)
-            row = {
-                "seq": seq, "at": at, "actor_kind": actor.kind, "actor_id": actor.id, "actor_name": actor.name,
-                "source": self.ctx.source, "request_id": self.ctx.request_id, "module": ev.module,
-                "record_id": ev.record_id, "action": ev.action, "changes": changes, "prev_hash": prev,
-            }
+            changes = canonical(ev.changes) if ev.text is None else ev.text
             fields = f"{who}|{_field(ev.module)}|{_field(ev.record_id)}|{_field(ev.action)}|{_field(changes)}"
-            row["hash"] = prev = _chained(seq, at_text, fields, prev)
-            rows.append(row)
-        bulk_insert(self.session, table_of(AuditEvent), rows)
-        self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+            prev_hash, prev = prev, _chained(seq, at_text, fields, prev)
+            rows.append({**common, "seq": seq, "module": ev.module, "record_id": ev.record_id, "action": ev.action,
+                         "changes": changes, "prev_hash": prev_hash, "hash": prev})
         self._head = (seq, prev)
-        count = len(self.pending)
         self.pending.clear()
-        return count
+
+    def flush(self) -> int:
+        """Write the events (chaining those not prepared yet) and move the head; return how many."""
+        if not self.pending and not self._ready:
+            return 0
+        self.lock()
+        self.prepare()
+        assert self._head is not None
+        rows, self._ready = self._ready, []
+        bulk_insert(self.session, table_of(AuditEvent), rows)
+        seq, prev = self._head
+        self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+        return len(rows)
 
 
 @dataclass(frozen=True)

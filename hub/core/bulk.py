@@ -21,6 +21,7 @@ from sqlalchemy import JSON, DateTime, Numeric, Table, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.core.copy_writer import WorkWhileStoring
 from hub.core.types import UTCDateTime
 
 _ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -61,13 +62,23 @@ def _converter(column: Any, dialect: Any) -> Callable[[Any], Any] | None:
     return proc
 
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same keys) into ``table`` in the session's transaction."""
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]],
+                meanwhile: Callable[[], None] | None = None) -> None:
+    """Insert ``rows`` (all with the same keys) into ``table`` in the session's transaction.
+
+    ``meanwhile`` is work for this thread while the server stores the rows: on PostgreSQL it runs once the
+    end of the COPY is sent, before its outcome is awaited (see ``hub.core.copy_writer``). It must not use
+    the connection. If it raises, the rows are stored all the same and its error is raised (the caller's
+    transaction or savepoint then rolls them back)."""
     if not rows:
+        if meanwhile is not None:
+            meanwhile()
         return
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         conn.execute(insert(table), list(rows))
+        if meanwhile is not None:
+            meanwhile()
         return
     import psycopg
 
@@ -85,7 +96,9 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     assert driver is not None
     oids = _binary_types(conn, table.name, [c.name for c in columns], values)
     try:
-        with driver.cursor() as cur, cur.copy(statement if oids is None else f"{statement} (FORMAT BINARY)") as copy:
+        with driver.cursor() as cur, cur.copy(statement if oids is None else f"{statement} (FORMAT BINARY)",
+                                              writer=None if meanwhile is None else WorkWhileStoring(cur, meanwhile)
+                                              ) as copy:
             if oids is not None:
                 copy.set_types(oids)
             write = copy.write_row
@@ -127,6 +140,7 @@ def _binary_types(conn: Any, table: str, names: list[str], values: list[list[Any
     kinds = [_BINARY_TYPES.get(oid) for oid in oids]
     if any(kind is None for kind in kinds):
         return None
+    by_column = list(zip(*values, strict=True))
     for i, kind in enumerate(kinds):
         assert kind is not None
         allowed = kind[0]
@@ -136,7 +150,7 @@ def _binary_types(conn: Any, table: str, names: list[str], values: list[list[Any
                 if row[i] is not None:
                     row[i] = wrap(row[i], dumps=_as_is)  # already JSON text (see _json_text)
             continue
-        column = [row[i] for row in values]
+        column = by_column[i]
         seen = set(map(type, column))
         seen.discard(type(None))
         if allowed in (_NAIVE, _AWARE):

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -113,6 +113,8 @@ class _Work:
     digests: dict[str, str | None] = field(default_factory=dict)
     binding: bindings.BoundRecord | None = None
     content_hash: str | None = None
+    changes_text: str | None = None  # canonical(changes), worked out while the database stores the rows
+    bind_row: dict[str, Any] | None = None  # the new binding, likewise
     status: str = ""
     error: str | None = None
 
@@ -209,11 +211,13 @@ class _Wave:
         changed = [w for w in self.live() if w.status in ("created", "updated")]
         self.encrypt(changed)
         self.persist(changed)
-        self.bind([w for w in self.live() if w.row.ref is not None and w.record_id is not None])
         for w in self.live():
             if w.status in ("created", "updated"):
                 self.tx.audit.add(self.mod.name, w.record_id, "create" if w.status == "created" else "update",
-                                  w.changes)
+                                  w.changes, w.changes_text)
+        # the events are chained while the database stores the bindings
+        self.bind([w for w in self.live() if w.row.ref is not None and w.record_id is not None],
+                  meanwhile=self.tx.audit.prepare)
         self.tx.note_changes(self.mod.name, [Change(w.record_id, w.status, tuple(w.changes)) for w in self.live()
                                              if w.status in ("created", "updated") and w.record_id is not None])
 
@@ -488,7 +492,7 @@ class _Wave:
         session = self.tx.session
         creates = [w.new_row for w in works if w.status == "created"]
         updates = [w for w in works if w.status == "updated"]
-        bulk_insert(session, self.table, creates)
+        bulk_insert(session, self.table, creates, meanwhile=lambda: self.follow_up(works))
         if updates:
             cols = [c.name for c in self.table.columns if c.name not in ("id", "created_at")]
             stmt = update(self.table).where(self.table.c.id == _bind("_id")).values(
@@ -497,24 +501,39 @@ class _Wave:
                             execution_options={"synchronize_session": False})
         self.tx.index(self.mod.name, [(w.record_id, f, d) for w in works for f, d in w.digests.items()])
 
-    def bind(self, works: list[_Work]) -> None:
-        session, now, name = self.tx.session, self.now, self.mod.name
+    def follow_up(self, works: list[_Work]) -> None:
+        """What comes after the rows are stored, worked out while the database stores them: each event's
+        canonical changes and each new binding (rows the database then refuses are never bound or audited)."""
+        for w in works:
+            if w.changes_text is None:
+                w.changes_text = canonical(w.changes)
+        unbound = [w for w in works if w.row.ref is not None and w.binding is None and w.bind_row is None]
+        for w, bid in zip(unbound, new_ids(len(unbound)), strict=True):
+            w.bind_row = self.binding_row(w, bid)
+
+    def binding_row(self, w: _Work, bid: uuid.UUID) -> dict[str, Any]:
+        ref = w.row.ref
+        assert ref is not None
+        return {"id": bid, "connector": ref.connector, "stream": ref.stream, "external_id": ref.external_id,
+                "module": self.mod.name, "record_id": w.record_id, "inbound_hash": w.content_hash,
+                "outbound_hash": None, "remote_version": ref.remote_version, "created_at": self.now,
+                "updated_at": self.now}
+
+    def bind(self, works: list[_Work], meanwhile: Callable[[], None] | None = None) -> None:
+        session, now = self.tx.session, self.now
         new_rows, upd_rows = [], []
-        ids = new_ids(sum(1 for w in works if w.binding is None))
+        ids = new_ids(sum(1 for w in works if w.binding is None and w.bind_row is None))
         for w in works:
             ref = w.row.ref
             assert ref is not None
             if w.binding is None:
-                new_rows.append({"id": ids.pop(), "connector": ref.connector, "stream": ref.stream,
-                                 "external_id": ref.external_id, "module": name, "record_id": w.record_id,
-                                 "inbound_hash": w.content_hash, "outbound_hash": None,
-                                 "remote_version": ref.remote_version, "created_at": now, "updated_at": now})
+                new_rows.append(w.bind_row if w.bind_row is not None else self.binding_row(w, ids.pop()))
             elif (w.binding.record_id, w.binding.inbound_hash, w.binding.remote_version) != (
                     w.record_id, w.content_hash, ref.remote_version):
                 upd_rows.append({"_id": w.binding.id, "record_id": w.record_id, "inbound_hash": w.content_hash,
                                  "remote_version": ref.remote_version, "updated_at": now})
         t = table_of(Binding)
-        bulk_insert(session, t, new_rows)
+        bulk_insert(session, t, new_rows, meanwhile=meanwhile)
         if upd_rows:
             session.execute(update(t).where(t.c.id == _bind("_id")).values(
                 record_id=_bind("record_id"), inbound_hash=_bind("inbound_hash"),

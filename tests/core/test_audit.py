@@ -226,6 +226,32 @@ def test_sequence_numbers_are_gap_free_and_hash_linked(store: Store, ctx: Contex
     assert tuple(head) == (9, evs[-1].hash)
 
 
+def test_events_chained_ahead_of_the_flush_link_like_the_rest(store: Store, ctx: Context) -> None:
+    """A writer may chain the events it added so far while the database is busy (``prepare``), add more
+    and flush: one linear chain, with the text given for an event's changes used as its changes."""
+    fill(store, ctx, 1)
+    with store.writing(ctx) as tx:
+        tx.audit.add("accounts", "a", "update", {"name": ["x", "y"]})
+        tx.audit.add("accounts", "b", "update", {"name": ["p", "q"]}, text='{"name":["p","q"]}')
+        tx.audit.prepare()
+        tx.audit.prepare()  # nothing new to chain
+        tx.audit.add("accounts", "c", "update", {"name": ["r", "s"]})
+    evs = events(store)
+    assert [(e.seq, e.record_id) for e in evs] == [(1, evs[0].record_id), (2, "a"), (3, "b"), (4, "c")]
+    assert changes(evs[2]) == {"name": ["p", "q"]}
+    assert verify(store) == audit.Verdict(True, 4, 4, evs[-1].hash)
+
+
+def test_nothing_is_chained_before_the_head_is_locked(store: Store, ctx: Context) -> None:
+    with Session(store.engine) as session, session.begin():
+        log = audit.AuditLog(session, ctx)
+        log.add("accounts", "a", "update", {"name": ["x", "y"]})
+        log.prepare()  # the head is not locked: prepare must not take it (it may run during a COPY)
+        assert len(log.pending) == 1
+        assert log.flush() == 1
+    assert verify(store).ok and [e.record_id for e in events(store)] == ["a"]
+
+
 def test_an_empty_chain_verifies(store: Store) -> None:
     assert verify(store) == audit.Verdict(True, 0, 0, audit.GENESIS)
 

@@ -87,3 +87,65 @@ def test_decimals_are_stored_exactly_by_batch_inserts_and_updates(store: Store, 
         stored = {r.id: r.credit_limit for r in session.scalars(select(Account).where(Account.id.in_(ids)))}
     assert stored[ids[0]] == Decimal("98765432109876.4321")
     assert stored[ids[1]] == stored[ids[2]] == Decimal(big)
+
+
+# -- work while the server stores the rows (hub.core.copy_writer) ------------------------------------------
+def test_meanwhile_runs_once_after_the_rows_are_sent_and_before_the_outcome(engine: sa.Engine,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.core import copy_writer
+
+    steps: list[str] = []
+    sent = copy_writer._send_end
+
+    def send_end(pgconn: object):  # type: ignore[no-untyped-def]
+        steps.append("end sent")
+        return (yield from sent(pgconn))
+
+    monkeypatch.setattr(copy_writer, "_send_end", send_end)
+    with Session(engine) as session, session.begin():
+        bulk.bulk_insert(session, ITEMS, [row(k) for k in range(1, 1001)], meanwhile=lambda: steps.append("work"))
+        assert steps == ["end sent", "work"]
+        assert session.scalar(select(sa.func.count()).select_from(ITEMS)) == 1000  # the connection goes on
+    with engine.connect() as conn:
+        assert conn.scalar(select(sa.func.sum(ITEMS.c.n))) == 1000 * 1001 // 2
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+def test_a_refused_copy_is_reported_after_the_work_ran(engine: sa.Engine, as_text: bool) -> None:
+    first = uuid.uuid4()
+    worked: list[int] = []
+    extra = {"day": "2024-03-01"} if as_text else {}  # a value that is not its column's type: text COPY
+    with pytest.raises(sa.exc.IntegrityError) as raised, Session(engine) as session, session.begin():
+        bulk.bulk_insert(session, ITEMS, [row(1, id=first, **extra), row(2, id=first)],
+                         meanwhile=lambda: worked.append(1))
+    assert worked == [1] and getattr(raised.value.orig, "sqlstate", None) == "23505"  # unique violation
+    with engine.connect() as conn:
+        assert conn.scalar(select(sa.func.count()).select_from(ITEMS)) == 0
+
+
+def test_work_that_fails_leaves_the_connection_usable_and_nothing_stored(engine: sa.Engine) -> None:
+    def fail() -> None:
+        raise RuntimeError("the work failed")
+
+    with Session(engine) as session:
+        with pytest.raises(RuntimeError, match="the work failed"), session.begin_nested():
+            bulk.bulk_insert(session, ITEMS, [row(1), row(2)], meanwhile=fail)
+        bulk.bulk_insert(session, ITEMS, [row(3)], meanwhile=lambda: None)
+        session.commit()
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(select(ITEMS.c.n))] == [3]
+
+
+def test_meanwhile_runs_with_no_rows_and_on_either_database(store: Store) -> None:
+    table = sa.Table("bulk_plain", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True))
+    table.create(store.engine)
+    try:
+        worked: list[str] = []
+        with Session(store.engine) as session, session.begin():
+            bulk.bulk_insert(session, table, [], meanwhile=lambda: worked.append("none"))
+            bulk.bulk_insert(session, table, [{"n": 1}, {"n": 2}], meanwhile=lambda: worked.append("two"))
+        assert worked == ["none", "two"]
+        with store.engine.connect() as conn:
+            assert conn.scalar(select(sa.func.count()).select_from(table)) == 2
+    finally:
+        table.drop(store.engine)
