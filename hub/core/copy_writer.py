@@ -34,10 +34,11 @@ class WorkWhileStoring(LibpqWriter):
             self.meanwhile()
         finally:  # the outcome is taken whatever ``meanwhile`` did: the connection stays usable
             results = self.connection.wait(fetch_many(self._pgconn))
-        result = results[-1] if results else None
-        if result is None or result.status != pq.ExecStatus.COMMAND_OK:
-            raise errors.error_from_result(result, encoding=self._pgconn._encoding) if result is not None \
-                else errors.InternalError("COPY ended without a result")
+        if not results:
+            raise errors.InternalError("the server sent no outcome for the COPY")
+        result = results[-1]
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise errors.error_from_result(result, encoding=getattr(self._pgconn, "_encoding", "utf-8"))
         self.cursor._results = [result]
 
 

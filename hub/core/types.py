@@ -50,6 +50,9 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=_uuid7_int(ms, rand))
 
 
+_RAND_B = (1 << 62) - 1  # the random bits below a version 7 UUID's variant
+
+
 def new_ids(n: int) -> list[uuid.UUID]:
     """``n`` new ids as ``new_id`` makes them, from one read of the clock and of the random source.
 
@@ -69,9 +72,6 @@ def new_ids(n: int) -> list[uuid.UUID]:
         fill(u, "is_safe", safe)
         out.append(u)
     return out
-
-
-_RAND_B = (1 << 62) - 1
 
 
 def _uuid7_int(ms: int, rand: int) -> int:
