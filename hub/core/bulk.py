@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg.types.json import Json, Jsonb
 from sqlalchemy import JSON, DateTime, Numeric, Table, insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -80,8 +81,6 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]],
         if meanwhile is not None:
             meanwhile()
         return
-    import psycopg
-
     columns = [c for c in table.columns if c.name in rows[0]]
     values = [list(row) for row in map(itemgetter(*(c.name for c in columns)), rows)] if len(columns) > 1 else \
         [[row[columns[0].name]] for row in rows]

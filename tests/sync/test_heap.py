@@ -26,7 +26,7 @@ def test_collection_stays_off_after_a_run_if_it_was_off_before() -> None:
     gc.disable()
     try:
         with run_heap():
-            pass
+            assert not gc.isenabled()
         assert not gc.isenabled()
     finally:
         gc.enable()
