@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.core import binding as bindings
@@ -207,14 +208,12 @@ def _new_id() -> Any:
 
 
 def save_state(session: Session, run: SyncRun, state: Mapping[str, Any] | None) -> None:
-    """Upsert the route's committed position (inside the batch transaction)."""
+    """Upsert the route's committed position (inside the batch transaction), in one statement."""
     key = {"instance": run.instance, "stream": run.stream, "direction": run.direction}
-    row = session.get(StreamState, key)
-    if row is None:
-        session.execute(insert(StreamState).values(**key, state=state, last_run_id=run.id, updated_at=utcnow()))
-    else:
-        session.execute(update(StreamState).where(*(getattr(StreamState, k) == v for k, v in key.items()))
-                        .values(state=state, last_run_id=run.id, updated_at=utcnow()))
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(StreamState).values(**key, state=state, last_run_id=run.id, updated_at=utcnow())
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=list(key), set_={c: stmt.excluded[c] for c in ("state", "last_run_id", "updated_at")}))
 
 
 def add_counts(session: Session, run: SyncRun, tally: Tally, checkpoint: Mapping[str, Any] | None,
@@ -322,7 +321,7 @@ class InboundRun:
     def land(self, lander: Lander, batch: Checked, mapped: list[Outcome], mod: Any) -> None:
         """Write one batch, its checkpoint and counts in one transaction."""
         with self.store.writing(lander.ctx) as tx:
-            runs.heartbeat(tx.session, self.run, self.lease_seconds)
+            runs.heartbeat(tx.session, self.run, self.lease_seconds)  # first: a lost lease stops before any write
             if batch.records:
                 lander.write(tx, batch, mapped, mod)
             save_state(tx.session, self.run, batch.position)

@@ -11,9 +11,11 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.files import FilesConnector
@@ -23,8 +25,9 @@ from hub.errors import PermanentError, RetryableError
 from hub.mappings import versions
 from hub.sync import deadletters, runs
 from hub.sync.connector import Checkpoint, Connector, Record, WriteResult
+from hub.sync.engine import save_state
 from hub.sync.lineage import lineage
-from hub.sync.models import DeadLetter, SyncRun
+from hub.sync.models import DeadLetter, StreamState, SyncRun
 from hub.sync.runner import RetryPolicy, Runner
 from tests.sync.chaos import extended_schema
 from tests.sync.conftest import (
@@ -425,6 +428,20 @@ def test_a_crash_after_an_outbound_write_does_not_write_again_when_more_changes_
 
 
 # -- poison records -----------------------------------------------------------------------------------
+def test_saving_a_route_position_keeps_one_row_with_the_latest(store: Store) -> None:
+    first = SimpleNamespace(instance="src", stream="contacts", direction="inbound", id=uuid.uuid4())
+    later = SimpleNamespace(instance="src", stream="contacts", direction="inbound", id=uuid.uuid4())
+    other = SimpleNamespace(instance="src", stream="contacts", direction="outbound", id=uuid.uuid4())
+    with Session(store.engine) as session, session.begin():
+        save_state(session, first, {"file": "a.jsonl", "line": 10})
+        save_state(session, other, {"outbox_id": 3})
+    with Session(store.engine) as session, session.begin():
+        save_state(session, later, {"file": "b.jsonl", "line": 2})
+    with Session(store.engine) as session:
+        rows = {r.direction: (r.state, r.last_run_id) for r in session.scalars(select(StreamState))}
+    assert rows == {"inbound": ({"file": "b.jsonl", "line": 2}, later.id), "outbound": ({"outbox_id": 3}, other.id)}
+
+
 def test_a_malformed_line_with_a_nul_byte_is_quarantined_and_the_run_goes_on(store: Store, src: Path) -> None:
     """Corrupt exports contain NUL bytes; PostgreSQL cannot store U+0000 in text or jsonb, so the dead
     letter must be storable anyway, or the one bad line blocks its whole batch on every attempt."""
