@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 
 from hub.core.models import Binding
 
+#: How many outbound writes before the last one are still recognised when their echo comes back late: an
+#: inbound read that started before our last writes (a paged export, a queued webhook) may carry any of them.
+EARLIER_OUTBOUND = 4
+
 
 class BoundRecord(NamedTuple):
     """The parts of a binding the write path needs."""
@@ -21,6 +25,23 @@ class BoundRecord(NamedTuple):
     inbound_hash: str | None
     remote_version: str | None
     outbound_hash: str | None
+    earlier_outbound_hashes: str | None = None
+
+    def sent(self, echo_hash: str | None) -> bool:
+        """Whether ``echo_hash`` is the hash of one of our recent outbound writes of this record."""
+        if echo_hash is None:
+            return False
+        return echo_hash == self.outbound_hash or (
+            self.earlier_outbound_hashes is not None and echo_hash in self.earlier_outbound_hashes.split())
+
+
+def after_sending(binding: Binding, outbound_hash: str) -> None:
+    """Record ``outbound_hash`` as the last hash sent, keeping the previous ones as earlier hashes."""
+    if binding.outbound_hash is not None and binding.outbound_hash != outbound_hash:
+        earlier = [binding.outbound_hash, *(binding.earlier_outbound_hashes or "").split()]
+        kept = [h for h in dict.fromkeys(earlier) if h != outbound_hash][:EARLIER_OUTBOUND]
+        binding.earlier_outbound_hashes = " ".join(kept)
+    binding.outbound_hash = outbound_hash
 
 
 class ExternalRef(NamedTuple):
@@ -61,10 +82,10 @@ def bound(session: Session, connector: str, stream: str, external_ids: Iterable[
                   else Binding.external_id.in_(chunk))
         rows = session.execute(select(
             Binding.external_id, Binding.id, Binding.record_id, Binding.inbound_hash, Binding.remote_version,
-            Binding.outbound_hash,
+            Binding.outbound_hash, Binding.earlier_outbound_hashes,
         ).where(wanted, Binding.connector == connector, Binding.stream == stream))
-        for ext, bid, rid, inbound, version, outbound in rows:
-            found[ext] = BoundRecord(bid, rid, inbound, version, outbound)
+        for ext, bid, rid, inbound, version, outbound, earlier in rows:
+            found[ext] = BoundRecord(bid, rid, inbound, version, outbound, earlier)
     return found
 
 
@@ -96,7 +117,8 @@ def record_outbound(session: Session, connector: str, stream: str, external_id: 
                             record_id=record_id, outbound_hash=outbound_hash, remote_version=remote_version,
                             created_at=now, updated_at=now))
     else:
-        existing.record_id, existing.outbound_hash, existing.updated_at = record_id, outbound_hash, now
+        existing.record_id, existing.updated_at = record_id, now
+        after_sending(existing, outbound_hash)
         if remote_version is not None:
             existing.remote_version = remote_version
     session.flush()

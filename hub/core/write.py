@@ -259,8 +259,8 @@ class _Wave:
             w.binding = found.get(w.row.ref.key)
             if w.binding is not None:
                 w.record_id = w.binding.record_id
-                echo = w.row.ref.echo_hash is not None and w.binding.outbound_hash == w.row.ref.echo_hash
-                if w.binding.inbound_hash == w.content_hash or echo:  # nothing new, or our own write back
+                echo = w.binding.sent(w.row.ref.echo_hash)  # our own recent write, come back
+                if w.binding.inbound_hash == w.content_hash or echo:
                     w.status = "unchanged"
 
     def resolve(self) -> None:

@@ -124,7 +124,7 @@ class Lander:
             bound = found.get(rec.external_id)
             digest, echo = self.digest(rec, bound is not None)
             if (bound is not None and rec.external_id not in in_flight
-                    and (bound.inbound_hash == digest or (echo is not None and bound.outbound_hash == echo))):
+                    and (bound.inbound_hash == digest or bound.sent(echo))):
                 batch.tally.add("unchanged")
                 continue
             batch.live.append((rec, digest, echo))

@@ -78,6 +78,28 @@ def test_an_outbound_write_read_back_inbound_changes_nothing(workers: WorkerPool
     assert len(outbox.read_text().splitlines()) == N
 
 
+def test_a_late_echo_of_an_earlier_write_does_not_undo_a_later_one(workers: WorkerPool, pg_store: Store,
+                                                                   data_dir: Path) -> None:
+    """Versions 1 and 2 both went out; the system's export taken between them arrives only now."""
+    ids = _setup(pg_store, data_dir)
+    workers.start()
+    _sync(pg_store, "outbound")
+    outbox = data_dir / "outbox" / "contacts.jsonl"
+    export_of_version_1 = outbox.read_text()
+    with pg_store.writing(Context.system("test")) as tx:
+        tx.update("contacts", ids[0], {"last_name": "Changed-In-Hub"})
+    assert _sync(pg_store, "outbound").written == 1  # version 2 went out too
+
+    (data_dir / "inbox" / "echo.jsonl").write_text(export_of_version_1)
+    before = _audit_events(pg_store)
+    back = _sync(pg_store, "inbound")
+    with pg_store.reading(Context.system("test")) as tx:
+        assert tx.get("contacts", ids[0])["last_name"] == "Changed-In-Hub", "an earlier echo undid a later write"
+    assert (back.unchanged, back.updated, back.created) == (N, 0, 0)
+    assert _audit_events(pg_store) == before
+    assert _sync(pg_store, "outbound").written == 0, "the echo was taken for news and sent out again"
+
+
 def test_a_late_echo_does_not_undo_a_newer_hub_change(workers: WorkerPool, pg_store: Store, data_dir: Path) -> None:
     """Our write of version 1 comes back after the hub moved on to version 2: it is our echo, not news."""
     ids = _setup(pg_store, data_dir)

@@ -62,6 +62,8 @@ class Binding(Base):
     record_id: Mapped[uuid.UUID] = mapped_column()
     inbound_hash: Mapped[str | None] = mapped_column(String(64))
     outbound_hash: Mapped[str | None] = mapped_column(String(64))
+    #: the hashes sent before ``outbound_hash``, newest first, space-separated (see binding.EARLIER_OUTBOUND)
+    earlier_outbound_hashes: Mapped[str | None] = mapped_column(String(300))
     remote_version: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
