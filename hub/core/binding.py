@@ -44,6 +44,18 @@ def after_sending(binding: Binding, outbound_hash: str) -> None:
     binding.outbound_hash = outbound_hash
 
 
+class BoundId(NamedTuple):
+    """A reference by external id: the hub record bound to ``external_id`` in ``stream`` of the connector
+    instance a run reads from (what the ``bound`` mapping transform gives; the run resolves it to the
+    record's id before writing)."""
+
+    stream: str
+    external_id: str
+
+    def __repr__(self) -> str:  # as previews show it: short, and plainly not a record id
+        return f"{self.stream}:{self.external_id!r}"
+
+
 class ExternalRef(NamedTuple):
     """A record's identity in an external system: connector instance, stream and external id (a named
     tuple: a sync run makes one per record)."""

@@ -1,4 +1,5 @@
-"""Built-in identifier transforms: phone (E.164 via phonenumbers), email, currency (ISO 4217), country."""
+"""Built-in identifier transforms: phone (E.164 via phonenumbers), email, currency (ISO 4217), country, and
+bound (another stream's record, by its external id)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import email_validator
 import phonenumbers
 import pycountry
 
+from hub.core.binding import BoundId
 from hub.core.fields import known_canonical
-from hub.mappings.options import choice_option, no_options, read_options, text_option
+from hub.mappings.options import REQUIRED, choice_option, no_options, read_options, text_option
 from hub.mappings.problems import did_you_mean
 from hub.mappings.registry import OptionError, Transform
 from hub.mappings.text_transforms import need_text
@@ -120,7 +122,24 @@ def country(options: Any) -> Transform:
     return _cached(resolve)
 
 
+def bound(options: Any) -> Transform:
+    """``{bound: STREAM}``: the value is the external id of a record of ``STREAM`` of the same connector
+    instance; the hub record bound to it is what the field refers to (resolved by the run)."""
+    stream = text_option("stream", read_options("bound", options, {"stream": REQUIRED}, "stream")["stream"])
+
+    def to_bound(value: Any) -> BoundId:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        text = need_text(value).strip()
+        if not text:
+            raise ValueError("an empty external id")
+        return BoundId(stream, text)
+
+    return to_bound
+
+
 FACTORIES: dict[str, Callable[[Any], Transform]] = {
+    "bound": bound,
     "phone": phone,
     "email": email,
     "currency": currency,

@@ -155,6 +155,11 @@ class CompiledMapping:
         return self.conflict.owned_by("hub", self.fields)
 
     @property
+    def bound_fields(self) -> tuple[str, ...]:
+        """Hub fields whose inbound value ends as a ``bound`` reference (an external id the run resolves)."""
+        return tuple(rule.target for rule in self.spec.inbound.rules if any(s.name == "bound" for s in rule.steps))
+
+    @property
     def filter(self) -> str | None:
         """The inbound ``filter:`` expression text, if any."""
         flt = self.spec.inbound.filter

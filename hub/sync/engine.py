@@ -101,6 +101,7 @@ class Lander:
         # An echo of our own write carries what we sent plus whatever the system adds (ids, versions,
         # timestamps): compare only the fields the outbound direction writes (top-level names).
         self.echo_fields = tuple(dict.fromkeys(f.split(".")[0] for f in mapping.outbound.fields))
+        self.bound_fields: tuple[str, ...] = tuple(getattr(mapping, "bound_fields", ()))
 
     def digest(self, rec: Record, bound: bool = True) -> tuple[str, str | None]:
         """The record's content hash (salted with the mapping version) and its echo hash (only for a
@@ -137,7 +138,10 @@ class Lander:
         Returns the dead letters written.
         """
         tally, dead = batch.tally, [self.dead_letter(rec, "source", rec.error or "") for rec in batch.broken]
-        trusted = stage_mod is not None and tx.module(self.mapping.module) == stage_mod
+        mod = tx.module(self.mapping.module)
+        trusted = stage_mod is not None and mod == stage_mod
+        if self.bound_fields:
+            mapped = self.resolve_bound(tx.session, mod.references, mapped)
         pairs = []
         for (rec, digest, echo), outcome in zip(batch.live, mapped, strict=True):
             if outcome.kind == "error":
@@ -166,6 +170,38 @@ class Lander:
         tally.add("quarantined", len(dead))
         tally.add("read", len(batch.records))
         return dead
+
+    def resolve_bound(self, session: Session, references: Mapping[str, str],
+                      mapped: Sequence[Outcome]) -> list[Outcome]:
+        """``mapped`` with each ``bound`` reference replaced by the id of the hub record bound to it (one
+        lookup per stream); a record whose reference is bound to nothing yet gets a mapping error, so it
+        waits as a dead letter until a replay after the record it refers to has arrived."""
+        wanted: dict[str, set[str]] = {}
+        for values in (o.values for o in mapped if o.values is not None):
+            for key in self.bound_fields:
+                ref = values.get(key)
+                if type(ref) is bindings.BoundId:
+                    wanted.setdefault(ref.stream, set()).add(ref.external_id)
+        found = {stream: bindings.find(session, self.instance, stream, sorted(ids)) for stream, ids in wanted.items()}
+        return [self._resolved(o, references, found) for o in mapped]
+
+    def _resolved(self, o: Outcome, references: Mapping[str, str], found: Mapping[str, Mapping[str, Any]]) -> Outcome:
+        if o.values is None:
+            return o
+        values = o.values
+        for key in self.bound_fields:
+            ref = values.get(key)
+            if type(ref) is not bindings.BoundId:
+                continue
+            record_id = found[ref.stream].get(ref.external_id)
+            if key not in references:
+                return Outcome("error", error=f"fields.{key}: 'bound' gives a record id, and {key} is not a "
+                                              "reference field")
+            if record_id is None:
+                return Outcome("error", error=f"fields.{key}: no record of {self.instance}/{ref.stream} with "
+                                              f"external id {ref.external_id!r} has reached the hub yet")
+            values = {**values, key: record_id}
+        return o._replace(values=values)
 
     def land(self, tx: Tx, records: list[Record], tally: Tally) -> list[dict[str, Any]]:
         """Check, map and write one batch inside ``tx`` (replays); returns the dead letters written."""

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection, Pipe
 from typing import Any, NamedTuple
 
+from hub.core.binding import BoundId
 from hub.core.fields import UNSURE
 from hub.core.modules import ModuleDef
 from hub.errors import HubError, MappingError
@@ -54,6 +55,11 @@ def validate(mod: ModuleDef, values: Mapping[str, Any]) -> dict[str, Any] | None
             f = writable.get(key)
             if f is None:
                 return None
+            if type(value) is BoundId:  # the run resolves it to a record id (the canonical value) before writing
+                if f.ref_module is None:
+                    return None
+                out[key] = value
+                continue
             quick = f.quick(value)
             out[key] = quick if quick is not UNSURE else f.clean(name, value)
     except HubError:

@@ -1,12 +1,14 @@
-"""Identifier transforms: phone numbers, e-mail addresses, currencies and countries."""
+"""Identifier transforms: phone numbers, e-mail addresses, currencies, countries and bound references."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from hub.core.binding import BoundId
 from hub.errors import MappingError
 
 GOOD = [
@@ -28,12 +30,20 @@ GOOD = [
     ("country", "cn", "CN"),
     ({"country": "alpha3"}, "France", "FRA"),
     ({"country": {"format": "name"}}, "DE", "Germany"),
+    ({"bound": "companies"}, " K-17 ", BoundId("companies", "K-17")),
+    ({"bound": {"stream": "companies"}}, 1042, BoundId("companies", "1042")),
 ]
 
 
 @pytest.mark.parametrize(("step", "value", "expected"), GOOD)
 def test_good_values(apply: Callable[[Any, Any], Any], step: Any, value: Any, expected: Any) -> None:
-    assert apply(step, value) == expected
+    got = apply(step, value)
+    assert got == expected and type(got) is type(expected)
+
+
+def test_a_bound_reference_survives_the_pipe_to_the_mapping_helper(apply: Callable[[Any, Any], Any]) -> None:
+    got = apply({"bound": "companies"}, "K-17")
+    assert type(pickle.loads(pickle.dumps(got))) is BoundId
 
 
 BAD = [
@@ -50,6 +60,9 @@ BAD = [
     ("currency", 1.5, "needs text, got float"),
     ("country", "Atlantis", "is not a known country"),
     ("country", [1], "needs text, got list"),
+    ({"bound": "companies"}, "  ", "an empty external id"),
+    ({"bound": "companies"}, True, "needs text, got bool"),
+    ({"bound": "companies"}, {"id": 1}, "needs text, got dict"),
 ]
 
 
@@ -67,6 +80,9 @@ OPTIONS = [
     ({"email": {"deliverable": True}}, "email: email takes no options"),
     ({"currency": "EUR"}, "currency: currency takes no options"),
     ({"country": "iso2"}, "country.format: must be one of alpha2, alpha3, name"),
+    ("bound", "transform[0].stream: bound needs option 'stream'"),
+    ({"bound": {"stream": ""}}, "bound.stream: must be non-empty text"),
+    ({"bound": {"module": "accounts"}}, "bound.module: unknown option"),
 ]
 
 

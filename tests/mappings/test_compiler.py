@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from hub.core.binding import BoundId
 from hub.errors import MappingError
 from hub.mappings import codegen
 from hub.mappings.compiler import CompiledMapping, compile_mapping
@@ -208,3 +209,12 @@ def test_compiling_happens_once(registry: TransformRegistry) -> None:
     for i in range(100):
         assert m({"n": i}) == {"name": i}
     assert len(calls) == 1
+
+
+def test_bound_fields_are_named_for_the_run_and_never_reversed(make: Make) -> None:
+    m = make({"parent_id": {"from": "parent", "transform": [{"bound": "partners"}]}, "name": {"from": "n"}})
+    assert m.bound_fields == ("parent_id",)
+    assert m({"parent": " P-1 ", "n": "Acme"}) == {"parent_id": BoundId("partners", "P-1"), "name": "Acme"}
+    assert m({"n": "Acme"}) == {"parent_id": None, "name": "Acme"}
+    assert m.outbound.direction.not_derived["parent_id"] == "transform 'bound' cannot be reversed"
+    assert make({"name": {"from": "n"}}).bound_fields == ()

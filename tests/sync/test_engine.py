@@ -23,7 +23,7 @@ from hub.core.actor import Context
 from hub.core.store import Store
 from hub.errors import PermanentError, RetryableError
 from hub.mappings import versions
-from hub.sync import deadletters, runs
+from hub.sync import deadletters, instances, runs
 from hub.sync.connector import Checkpoint, Connector, Record, WriteResult
 from hub.sync.engine import save_state
 from hub.sync.lineage import lineage
@@ -369,6 +369,64 @@ def test_replaying_through_the_pinned_mapping_that_still_fails_keeps_the_letter_
     assert (letter.status, letter.attempts, letter.replay_run_id) == ("open", 2, report.run_id)
     assert "birthday" in letter.error
     assert count(store.engine, "SELECT count(*) FROM contacts") == 2
+
+
+COMPANIES_SPEC = """
+mapping: src_companies
+source: {connector: files, stream: companies}
+target: {module: accounts}
+fields:
+  name: {from: name}
+"""
+
+
+def test_a_reference_by_external_id_waits_for_its_record_and_lands_on_replay(store: Store, src: Path) -> None:
+    """Contacts name their company by the source's id; the hub stores the id of the account bound to it."""
+    rows = contact_rows(4)
+    rows[0]["company"], rows[1]["company"], rows[2]["company"] = "k1", 2, "k1"  # rows[3] names none
+    write_jsonl(src / "contacts-0000.jsonl", rows)
+    write_jsonl(src / "companies.jsonl", [{"id": "k1", "name": "Kappa One"}, {"id": "2", "name": "Kappa Two"}])
+    config = {"path": str(src), "streams": {"contacts": {"pattern": "contacts-*.jsonl"},
+                                            "companies": {"pattern": "companies.jsonl"}}}
+    configure(store, "src", "files", config, "src_contacts",
+              spec(extra="  account_id: {from: company, transform: [{bound: companies}]}\n"))
+    save_mapping(store, COMPANIES_SPEC)
+    with store.writing(Context.system("test")) as tx:
+        instances.add_route(tx.session, tx.audit, "src", "companies", "inbound", "accounts", "src_companies")
+
+    early = execute(store)  # the companies have not been synced: three contacts wait
+    assert (early.created, early.quarantined) == (1, 3)
+    letters = dead_letters(store, early.id)
+    assert {d.external_id for d in letters} == {"c000000", "c000001", "c000002"}
+    assert all(d.error_kind == "mapping" for d in letters)
+    assert "fields.account_id: no record of src/companies with external id 'k1' has reached the hub yet" in {
+        d.error for d in letters}
+    assert contact(store, "c000003")["account_id"] is None
+
+    with Session(store.engine, expire_on_commit=False) as session, session.begin():
+        run, _ = runs.queue(session, "src", "companies", "inbound")
+    Runner(store, types(), lease_seconds=30, retry=FAST).execute(run.id)
+    assert run_row(store, run.id).created == 2
+
+    with Session(store.engine) as session:
+        report = deadletters.replay(store, deadletters.open_letters(session, run_id=early.id), "pinned")
+    assert (report.replayed, report.failed) == (3, 0)
+    with store.reading(Context.system("test")) as tx:
+        accounts = {a["name"]: a["id"] for a in tx.query("accounts")}
+    assert contact(store, "c000000")["account_id"] == accounts["Kappa One"]
+    assert contact(store, "c000001")["account_id"] == accounts["Kappa Two"]  # the number 2 is the id "2"
+    assert contact(store, "c000002")["account_id"] == accounts["Kappa One"]
+
+
+def test_bound_gives_a_record_id_only_to_a_reference_field(store: Store, src: Path) -> None:
+    write_jsonl(src / "contacts-0000.jsonl", [{**contact_rows(1)[0], "company": "k1"}])
+    configure(store, "src", "files", files_config(src), "src_contacts",
+              spec(extra="  job_title: {from: company, transform: [{bound: contacts}]}\n"))
+    write_jsonl(src / "contacts-0001.jsonl", [{**contact_rows(1, start=1)[0], "id": "k1"}])
+    run = execute(store)
+    assert (run.created, run.quarantined) == (1, 1)
+    [letter] = dead_letters(store, run.id)
+    assert letter.error == "fields.job_title: 'bound' gives a record id, and job_title is not a reference field"
 
 
 def test_lineage_names_the_run_connector_record_and_mapping_version(store: Store, src: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from hub.core.binding import BoundId
 from hub.core.modules import catalog
 from hub.core.store import Store
 from hub.mappings import compile_mapping
@@ -47,6 +48,12 @@ def test_outcomes_map_validate_skip_and_refuse(contacts: Any) -> None:
     long_name = got[3]
     assert long_name.kind == "ok" and not long_name.validated, "invalid values go to the write path to be reported"
     assert validate(contacts, {"no_such_field": 1}) is None
+
+
+def test_a_bound_reference_is_left_for_the_run_to_resolve_in_a_reference_field_only(contacts: Any) -> None:
+    ref = BoundId("companies", "K-1")
+    assert validate(contacts, {"account_id": ref, "first_name": "Wei"}) == {"account_id": ref, "first_name": "Wei"}
+    assert validate(contacts, {"job_title": ref}) is None, "not a reference field: the write path reports it"
 
 
 def test_the_forked_helper_gives_the_same_outcomes_as_this_process(contacts: Any) -> None:
