@@ -156,7 +156,7 @@ class CompiledMapping:
 
     @property
     def bound_fields(self) -> tuple[str, ...]:
-        """Hub fields whose inbound value ends as a ``bound`` reference (an external id the run resolves)."""
+        """Hub fields with a ``bound`` step: their inbound value is an external id that the run resolves."""
         return tuple(rule.target for rule in self.spec.inbound.rules if any(s.name == "bound" for s in rule.steps))
 
     @property
