@@ -443,10 +443,14 @@ def _quick_path(f: FieldDef) -> Callable[[Any], Any]:
         return code
     if kind == "tags":
         def tags(v: Any) -> Any:
-            if type(v) is not list or any(type(t) is not str for t in v):
+            if type(v) is not list:
+                return UNSURE
+            if not v:
+                return []  # no tags (what a mapping's split gives for an empty source): stored as []
+            if any(type(t) is not str for t in v):
                 return UNSURE
             try:
-                return _tags(f, v) or UNSURE  # no tags: left to the general steps
+                return _tags(f, v)
             except Invalid:
                 return UNSURE
         return tags

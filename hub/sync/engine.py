@@ -135,15 +135,42 @@ class Lander:
         """Land a checked batch whose live records were mapped (``mapped``, in order) inside ``tx``.
 
         Values the stage validated are trusted only if the module's definitions are still ``stage_mod``.
-        Returns the dead letters written.
+        A record whose ``bound`` reference names a record of this same stream that comes in this batch
+        lands in a later pass, after that record (a parent company after its subsidiary in the file, a
+        manager after the employee). Returns the dead letters written.
         """
         tally, dead = batch.tally, [self.dead_letter(rec, "source", rec.error or "") for rec in batch.broken]
         mod = tx.module(self.mapping.module)
         trusted = stage_mod is not None and mod == stage_mod
-        if self.bound_fields:
-            mapped = self.resolve_bound(tx.session, mod.references, mapped)
+        todo = list(range(len(batch.live)))
+        while todo:
+            outcomes_now, waiting = [mapped[i] for i in todo], list[int]()
+            if self.bound_fields:
+                pending = frozenset(batch.live[i][0].external_id for i in todo if mapped[i].values is not None)
+                outcomes_now, waiting = self.resolve_bound(tx.session, mod.references, outcomes_now, pending)
+                if len(waiting) == len(todo):  # none can go first (a cycle, or a record naming itself)
+                    outcomes_now, waiting = self.resolve_bound(tx.session, mod.references, outcomes_now)
+            later = frozenset(waiting)
+            self.write_pass(tx, [(batch.live[i], o) for j, (i, o) in enumerate(zip(todo, outcomes_now, strict=True))
+                                 if j not in later], trusted, tally, dead)
+            todo = [todo[j] for j in waiting]
+        if batch.gone:
+            found = bindings.find(tx.session, self.instance, self.stream, [r.external_id for r in batch.gone])
+            ids = [found[r.external_id] for r in batch.gone if r.external_id in found]
+            deleted = tx.delete_many(self.mapping.module, ids) if ids else 0
+            tally.add("deleted", deleted)
+            tally.add("unchanged", len(batch.gone) - deleted)  # unknown, or deleted already
+        bulk_insert(tx.session, table_of(DeadLetter), [{"id": _new_id(), **d} for d in dead])
+        tally.add("quarantined", len(dead))
+        tally.add("read", len(batch.records))
+        return dead
+
+    def write_pass(self, tx: Tx, items: Sequence[tuple[tuple[Record, str, str | None], Outcome]], trusted: bool,
+                   tally: Tally, dead: list[dict[str, Any]]) -> None:
+        """Write mapped records through the store's write path (one ``write_many``), counting each outcome
+        and adding a dead letter for each one mapping or validation refused."""
         pairs = []
-        for (rec, digest, echo), outcome in zip(batch.live, mapped, strict=True):
+        for (rec, digest, echo), outcome in items:
             if outcome.kind == "error":
                 dead.append(self.dead_letter(rec, "mapping", outcome.error or ""))
             elif outcome.kind == "skip" or outcome.values is None:
@@ -160,22 +187,14 @@ class Lander:
                     dead.append(self.dead_letter(rec, "validation", res.error or "rejected"))
                 else:
                     tally.add(res.status)
-        if batch.gone:
-            found = bindings.find(tx.session, self.instance, self.stream, [r.external_id for r in batch.gone])
-            ids = [found[r.external_id] for r in batch.gone if r.external_id in found]
-            deleted = tx.delete_many(self.mapping.module, ids) if ids else 0
-            tally.add("deleted", deleted)
-            tally.add("unchanged", len(batch.gone) - deleted)  # unknown, or deleted already
-        bulk_insert(tx.session, table_of(DeadLetter), [{"id": _new_id(), **d} for d in dead])
-        tally.add("quarantined", len(dead))
-        tally.add("read", len(batch.records))
-        return dead
 
-    def resolve_bound(self, session: Session, references: Mapping[str, str],
-                      mapped: Sequence[Outcome]) -> list[Outcome]:
+    def resolve_bound(self, session: Session, references: Mapping[str, str], mapped: Sequence[Outcome],
+                      pending: frozenset[str] = frozenset()) -> tuple[list[Outcome], list[int]]:
         """``mapped`` with each ``bound`` reference replaced by the id of the hub record bound to it (one
-        lookup per stream); a record whose reference is bound to nothing yet gets a mapping error, so it
-        waits as a dead letter until a replay after the record it refers to has arrived."""
+        lookup per stream), and the positions of the outcomes that wait for a record of this stream still
+        ``pending`` in the batch (those are returned as they were). Any other reference bound to nothing
+        yet gives a mapping error, so the record waits as a dead letter until a replay after the record it
+        refers to has arrived."""
         wanted: dict[str, set[str]] = {}
         for values in (o.values for o in mapped if o.values is not None):
             for key in self.bound_fields:
@@ -183,9 +202,17 @@ class Lander:
                 if type(ref) is bindings.BoundId:
                     wanted.setdefault(ref.stream, set()).add(ref.external_id)
         found = {stream: bindings.find(session, self.instance, stream, sorted(ids)) for stream, ids in wanted.items()}
-        return [self._resolved(o, references, found) for o in mapped]
+        out, waiting = [], []
+        for i, o in enumerate(mapped):
+            resolved = self._resolved(o, references, found, pending)
+            if resolved is None:
+                waiting.append(i)
+            out.append(o if resolved is None else resolved)
+        return out, waiting
 
-    def _resolved(self, o: Outcome, references: Mapping[str, str], found: Mapping[str, Mapping[str, Any]]) -> Outcome:
+    def _resolved(self, o: Outcome, references: Mapping[str, str], found: Mapping[str, Mapping[str, Any]],
+                  pending: frozenset[str]) -> Outcome | None:
+        """``o`` with its references resolved, an error, or None when it waits for a pending record."""
         if o.values is None:
             return o
         values = o.values
@@ -198,6 +225,8 @@ class Lander:
                 return Outcome("error", error=f"fields.{key}: 'bound' gives a record id, and {key} is not a "
                                               "reference field")
             if record_id is None:
+                if ref.stream == self.stream and ref.external_id in pending:
+                    return None
                 return Outcome("error", error=f"fields.{key}: no record of {self.instance}/{ref.stream} with "
                                               f"external id {ref.external_id!r} has reached the hub yet")
             values = {**values, key: record_id}

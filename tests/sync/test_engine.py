@@ -418,6 +418,42 @@ def test_a_reference_by_external_id_waits_for_its_record_and_lands_on_replay(sto
     assert contact(store, "c000002")["account_id"] == accounts["Kappa One"]
 
 
+def test_a_reference_to_a_record_later_in_the_same_batch_lands_after_it(store: Store, src: Path) -> None:
+    """Subsidiaries come before their parents in the file: each lands in a later pass of the same batch. A
+    record naming itself, a cycle and a parent that is not in the source wait as dead letters."""
+    companies = [
+        {"id": "sub-1", "name": "Sub One", "parent": "mid"},  # its parent comes later...
+        {"id": "mid", "name": "Middle", "parent": "top"},  # ...and that one's parent later still
+        {"id": "top", "name": "Top"},
+        {"id": "sub-2", "name": "Sub Two", "parent": "top"},  # its parent came earlier
+        {"id": "self", "name": "Itself", "parent": "self"},
+        {"id": "ring-a", "name": "Ring A", "parent": "ring-b"},
+        {"id": "ring-b", "name": "Ring B", "parent": "ring-a"},
+        {"id": "orphan", "name": "Orphan", "parent": "nowhere"},
+    ]
+    write_jsonl(src / "companies.jsonl", companies)
+    configure(store, "src", "files", {"path": str(src), "streams": {"companies": {"pattern": "companies.jsonl"}}},
+              "src_companies", COMPANIES_SPEC + "  parent_id: {from: parent, transform: [{bound: companies}]}\n",
+              stream="companies", module="accounts")
+    with Session(store.engine, expire_on_commit=False) as session, session.begin():
+        run, _ = runs.queue(session, "src", "companies", "inbound")
+    Runner(store, types(), lease_seconds=30, retry=FAST).execute(run.id)
+    row = run_row(store, run.id)
+    assert (row.status, row.read, row.created, row.quarantined) == ("succeeded", 8, 4, 4)
+    with store.reading(Context.system("test")) as tx:
+        accounts = {a["name"]: a for a in tx.query("accounts")}
+    assert set(accounts) == {"Sub One", "Middle", "Top", "Sub Two"}
+    assert accounts["Top"]["parent_id"] is None
+    assert accounts["Middle"]["parent_id"] == accounts["Top"]["id"]
+    assert accounts["Sub One"]["parent_id"] == accounts["Middle"]["id"]
+    assert accounts["Sub Two"]["parent_id"] == accounts["Top"]["id"]
+    errors = {d.external_id: d.error for d in dead_letters(store, run.id)}
+    assert errors == {key: f"fields.parent_id: no record of src/companies with external id {parent!r} has "
+                           "reached the hub yet"
+                      for key, parent in (("self", "self"), ("ring-a", "ring-b"), ("ring-b", "ring-a"),
+                                          ("orphan", "nowhere"))}
+
+
 def test_bound_gives_a_record_id_only_to_a_reference_field(store: Store, src: Path) -> None:
     write_jsonl(src / "contacts-0000.jsonl", [{**contact_rows(1)[0], "company": "k1"}])
     configure(store, "src", "files", files_config(src), "src_contacts",
