@@ -32,11 +32,15 @@ event per created or changed record, and every column of every row agrees across
 ends with one line:
 RESULT hub_per_s=... copy_per_s=... dlt_per_s=... vs_copy=... copy_vs_dlt=... reload_per_s=...
        reload_vs_first=... hub_peak_mb=... peak_growth=... hub_cpu_us=... copy_cpu_us=...
+       hub_server_us=... copy_server_us=... vs_copy_ceiling=...
 where vs_copy = the median over the pairs of Hub / COPY first-load rate (target >= 0.7), reload_vs_first =
 Hub re-load / the rate of Hub's first load just before it, into the same database (target >= 1.5),
 peak_growth = Hub's first-load peak RSS at the larger size / at the smaller (target <= 1.10), hub_cpu_us and
-copy_cpu_us = median client CPU per record of the first loads (Hub's with its mapping helper; the database
-server's own CPU is in neither).
+copy_cpu_us = median client CPU per record of the first loads (Hub's with its mapping helper), hub_server_us and
+copy_server_us = the database server's CPU per record in the same loads (``server_cpu.py``; only when the server
+runs on this machine, and then also vs_copy_ceiling = the highest vs_copy that Hub's client and server CPU per
+record allow with every core of this machine busy: cores / (Hub's CPU seconds per record) / COPY's rate; when it
+is below 0.7, the target needs less CPU per record or more cores, whatever the pipeline's overlap).
 Needs ``psycopg2-binary`` for dlt's postgres destination.
 """
 
@@ -59,6 +63,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from customers import COLUMNS, PATTERN, make_record, read_records, transform, write_files
+from server_cpu import postmaster, server_cpu
 
 INSTANCE, STREAM, MAPPING = "bench_files", "customers", "bench_customers"
 DB_NAME = f"hub_bench_sync_{os.getpid()}"  # per run: others may run this benchmark on the same server
@@ -308,10 +313,15 @@ def spawn(contender: str, phase: str, folder: Path, url: str, profile: str | Non
            "--dir", str(folder), "--db", url]
     if profile:
         cmd += ["--profile", profile]
+    pm = postmaster()
+    server_before = server_cpu(pm)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"{contender} ({phase}) failed with exit status {proc.returncode}:\n{proc.stdout}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    time.sleep(0.2)  # the child's backends end and are reaped, so their time is the postmaster's
+    server_after = server_cpu(pm)
+    result["server_cpu_s"] = None if server_before is None or server_after is None else server_after - server_before
     if contender == "hub" and result["status"] != "succeeded":
         raise SystemExit(f"hub run ({phase}) ended {result['status']}: {result['error']}")
     return result
@@ -370,9 +380,10 @@ def verify(url: str, n: int, runs_seen: dict[str, dict[str, Any]], phase: str) -
 
 # -- the benchmark ----------------------------------------------------------------------------------------
 def line(phase: str, name: str, n: int, result: dict[str, Any]) -> None:
-    rate = n / result["seconds"]
+    rate, server = n / result["seconds"], result.get("server_cpu_s")
     print(f"  {phase:7} {name:5} {result['seconds']:8.2f} s {rate:10,.0f} records/s   "
           f"client CPU {result['cpu_s']:7.2f} s ({result['cpu_s'] / n * 1e6:4.0f} us/record)   "
+          f"server CPU {'n/a' if server is None else f'{server / n * 1e6:4.0f} us/record'}   "
           f"peak {result['peak_mb']:7.1f} MB", file=sys.stderr)
 
 
@@ -403,6 +414,23 @@ def first_pair(base: str, folder: Path, batch: int, index: int) -> tuple[dict[st
     finally:
         drop_database(url)
     return got["hub"], got["copy"]
+
+
+def cpu_bound(pairs: list[tuple[dict[str, Any], dict[str, Any]]], n: int) -> str:
+    """The RESULT fields on server CPU: each first load's server CPU per record and the highest vs_copy
+    Hub's client and server CPU per record allow on this machine's cores (empty if the server is not local)."""
+    if any(run.get("server_cpu_s") is None for pair in pairs for run in pair):
+        return ""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    hub_server = median([h["server_cpu_s"] for h, _ in pairs])
+    hub_total = median([h["cpu_s"] + h["server_cpu_s"] for h, _ in pairs]) / n  # CPU seconds per record
+    copy_rate = median([n / c["seconds"] for _, c in pairs])
+    ceiling = cores / hub_total / copy_rate  # every core busy with Hub's work and nothing else
+    print(f"CPU per record, client and server: Hub {hub_total * 1e6:.0f} us; on {cores} cores that allows at most "
+          f"{cores / hub_total:,.0f} records/s, {ceiling:.2f} times COPY's rate", file=sys.stderr)
+    return (f" hub_server_us={hub_server / n * 1e6:.0f} "
+            f"copy_server_us={median([c['server_cpu_s'] for _, c in pairs]) / n * 1e6:.0f} "
+            f"vs_copy_ceiling={ceiling:.2f}")
 
 
 def main() -> int:
@@ -486,7 +514,7 @@ def main() -> int:
           f"reload_per_s={reload_rate:.0f} reload_vs_first={reload_rate / (n / first['hub']['seconds']):.2f} "
           f"hub_peak_mb={first['hub']['peak_mb']:.0f} peak_growth={growth:.2f} "
           f"hub_cpu_us={median([h['cpu_s'] for h, _ in pairs]) / n * 1e6:.0f} "
-          f"copy_cpu_us={median([c['cpu_s'] for _, c in pairs]) / n * 1e6:.0f}")
+          f"copy_cpu_us={median([c['cpu_s'] for _, c in pairs]) / n * 1e6:.0f}{cpu_bound(pairs, n)}")
     return 0
 
 
