@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-_TICK = os.sysconf("SC_CLK_TCK")
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # no /proc there: never used
 
 
 def _stat(pid: int | str) -> list[str] | None:
