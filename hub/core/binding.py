@@ -58,7 +58,12 @@ class BoundId(NamedTuple):
 
 class ExternalRef(NamedTuple):
     """A record's identity in an external system: connector instance, stream and external id (a named
-    tuple: a sync run makes one per record)."""
+    tuple: a sync run makes one per record).
+
+    ``unbound`` says the caller has just looked for its binding and found none (a sync run's check of the
+    batch), so the write path does not look again. Should another writer bind it in between, inserting the
+    new binding breaks the bindings' unique key and the transaction rolls back, as when two writers race.
+    """
 
     connector: str
     stream: str
@@ -66,6 +71,7 @@ class ExternalRef(NamedTuple):
     remote_version: str | None = None
     content_hash: str | None = None
     echo_hash: str | None = None
+    unbound: bool = False
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -154,7 +154,7 @@ def write_batch(tx: Tx, module: str, rows: Sequence[Row], all_or_nothing: bool =
                     seen.add(k)
                 wave.append(w)
         for start in range(0, len(wave), CHUNK):
-            _Wave(tx, mod, wave[start:start + CHUNK], all_or_nothing).run()
+            _Wave(tx, mod, wave[start:start + CHUNK], all_or_nothing, first=pending is works).run()
         pending = later
     return BatchResult([RowResult(w.index, w.status, None if w.status == "rejected" else w.record_id, w.error)
                         for w in works])
@@ -163,8 +163,9 @@ def write_batch(tx: Tx, module: str, rows: Sequence[Row], all_or_nothing: bool =
 class _Wave:
     """One chunk of rows that name distinct records, written together."""
 
-    def __init__(self, tx: Tx, mod: ModuleDef, works: list[_Work], all_or_nothing: bool) -> None:
+    def __init__(self, tx: Tx, mod: ModuleDef, works: list[_Work], all_or_nothing: bool, first: bool = True) -> None:
         self.tx, self.mod, self.works, self.strict = tx, mod, works, all_or_nothing
+        self.first = first  # a later wave's rows may be bound by an earlier wave: never taken as unbound
         self.model: type[Record] = mod.model
         self.table = table_of(mod.model)
         self.access = tx.profile.module(mod.name)
@@ -248,11 +249,14 @@ class _Wave:
     # -- resolution -------------------------------------------------------------------------------
     def skip_unchanged_content(self) -> None:
         """Rows upserted by external id whose content hash equals the last one received are unchanged:
-        no validation, no record load, no write, no audit event."""
+        no validation, no record load, no write, no audit event. Refs the caller found ``unbound`` are not
+        looked up (in the first wave)."""
         refs = [w for w in self.works if w.row.ref is not None]
         if not refs:
             return
-        found = bindings.lookup(self.tx.session, [w.row.ref for w in refs if w.row.ref is not None])
+        first = self.first
+        found = bindings.lookup(self.tx.session, [w.row.ref for w in refs if w.row.ref is not None
+                                                  and not (first and w.row.ref.unbound)])
         for w in refs:
             assert w.row.ref is not None
             w.content_hash = w.row.ref.content_hash or hashlib.sha256(canonical(w.row.data).encode()).hexdigest()

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -76,6 +76,9 @@ class Checked:
     broken: list[Record]  # unreadable at the source
     gone: list[Record]  # deleted at the source
     tally: Tally
+    #: External ids the check found no binding for, that occur once in the batch and were in no batch in
+    #: flight: the write path need not look for their bindings again (``ExternalRef.unbound``).
+    unbound: set[str] = field(default_factory=set)
 
     @property
     def external_ids(self) -> frozenset[str]:
@@ -121,11 +124,17 @@ class Lander:
             if not rec.deleted:
                 (readable if rec.error is None else batch.broken).append(rec)
         found = bindings.bound(session, self.instance, self.stream, [r.external_id for r in readable])
+        seen: set[str] = set()
         for rec in readable:
-            bound = found.get(rec.external_id)
+            ext = rec.external_id
+            bound = found.get(ext)
             digest, echo = self.digest(rec, bound is not None)
-            if (bound is not None and rec.external_id not in in_flight
-                    and (bound.inbound_hash == digest or bound.sent(echo))):
+            if ext in seen:  # twice in the batch: the first may bind it
+                batch.unbound.discard(ext)
+            elif bound is None and ext not in in_flight:
+                batch.unbound.add(ext)
+            seen.add(ext)
+            if bound is not None and ext not in in_flight and (bound.inbound_hash == digest or bound.sent(echo)):
                 batch.tally.add("unchanged")
                 continue
             batch.live.append((rec, digest, echo))
@@ -152,7 +161,7 @@ class Lander:
                     outcomes_now, waiting = self.resolve_bound(tx.session, mod.references, outcomes_now)
             later = frozenset(waiting)
             self.write_pass(tx, [(batch.live[i], o) for j, (i, o) in enumerate(zip(todo, outcomes_now, strict=True))
-                                 if j not in later], trusted, tally, dead)
+                                 if j not in later], trusted, tally, dead, batch.unbound)
             todo = [todo[j] for j in waiting]
         if batch.gone:
             found = bindings.find(tx.session, self.instance, self.stream, [r.external_id for r in batch.gone])
@@ -166,9 +175,10 @@ class Lander:
         return dead
 
     def write_pass(self, tx: Tx, items: Sequence[tuple[tuple[Record, str, str | None], Outcome]], trusted: bool,
-                   tally: Tally, dead: list[dict[str, Any]]) -> None:
+                   tally: Tally, dead: list[dict[str, Any]], unbound: Collection[str] = ()) -> None:
         """Write mapped records through the store's write path (one ``write_many``), counting each outcome
-        and adding a dead letter for each one mapping or validation refused."""
+        and adding a dead letter for each one mapping or validation refused. ``unbound``: external ids the
+        batch's check found no binding for (``Checked.unbound``)."""
         pairs = []
         for (rec, digest, echo), outcome in items:
             if outcome.kind == "error":
@@ -176,7 +186,8 @@ class Lander:
             elif outcome.kind == "skip" or outcome.values is None:
                 tally.add("skipped")
             else:
-                ref = bindings.ExternalRef(self.instance, self.stream, rec.external_id, rec.version, digest, echo)
+                ref = bindings.ExternalRef(self.instance, self.stream, rec.external_id, rec.version, digest, echo,
+                                           rec.external_id in unbound)
                 pairs.append((rec, Row(outcome.values, ref=ref, match=self.match or None, keep=self.keep,
                                        newest=self.newest, source_time=source_time(rec.version),
                                        validated=trusted and outcome.validated)))

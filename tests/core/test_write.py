@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.core.actor import Context
@@ -286,6 +287,33 @@ def test_upsert_by_external_id_without_a_content_hash_compares_the_data(store: S
     assert len(events(store)) == n + 1
     [b] = bindings(store)
     assert b.inbound_hash is not None and len(b.inbound_hash) == 64
+
+
+def test_a_ref_the_caller_found_unbound_is_not_looked_up_and_a_binding_made_since_rolls_the_write_back(
+        store: Store, ctx: Context) -> None:
+    """``ExternalRef.unbound``: the caller (a sync run's check) found no binding, so the write path does not
+    look again. If one was made in between, the new binding breaks the unique key: nothing is written."""
+    with store.writing(ctx) as tx:
+        first = tx.upsert("accounts", {"name": "Acme"}, ref=ExternalRef("erp-1", "customers", "C-5"))
+    n = len(events(store))
+    with pytest.raises(IntegrityError), store.writing(ctx) as tx:
+        tx.write_many("accounts", [Row({"name": "Acme AG"}, ref=ExternalRef("erp-1", "customers", "C-5", unbound=True)),
+                                   Row({"name": "Beta"}, ref=ExternalRef("erp-1", "customers", "C-6", unbound=True))])
+    assert count(store, ctx, "accounts") == 1 and len(events(store)) == n
+    assert [(b.external_id, b.record_id) for b in bindings(store)] == [("C-5", first.id)]
+    with store.writing(ctx) as tx:  # looked up: the bound record is updated
+        again = tx.upsert("accounts", {"name": "Acme AG"}, ref=ExternalRef("erp-1", "customers", "C-5"))
+    assert (again.status, again.id) == ("updated", first.id)
+
+
+def test_a_ref_marked_unbound_twice_in_one_batch_is_looked_up_in_the_later_wave(store: Store, ctx: Context) -> None:
+    ref = ExternalRef("erp-1", "customers", "C-11", unbound=True)
+    with store.writing(ctx) as tx:
+        result = tx.write_many("accounts", [Row({"name": "Acme"}, ref=ref), Row({"name": "Acme AG"}, ref=ref)])
+        assert tx.get("accounts", str(result.results[0].id))["name"] == "Acme AG"
+    assert [r.status for r in result.results] == ["created", "updated"]
+    assert result.results[0].id == result.results[1].id
+    assert len(bindings(store)) == 1
 
 
 def test_upsert_with_the_last_content_hash_is_unchanged(store: Store, ctx: Context) -> None:

@@ -596,3 +596,58 @@ def test_values_the_stage_validated_are_checked_again_when_the_module_changed(st
     assert [(d["external_id"], d["error_kind"]) for d in dead] == [("c2", "validation")]
     assert "not a valid e-mail address" in dead[0]["error"]
     assert contact(store, "c1")["email"] == "Li.Wei@example.cn"
+
+
+def test_the_check_takes_as_unbound_only_records_once_in_the_batch_with_no_binding_and_none_in_flight(
+        store: Store, src: Path) -> None:
+    from hub.core.binding import ExternalRef
+    from hub.mappings import compile_mapping
+    from hub.sync.engine import Lander
+
+    configure(store, "src", "files", files_config(src), "m", CONTACTS_SPEC.format(name="m"))
+    with Session(store.engine, expire_on_commit=False) as session, session.begin():
+        run, _ = runs.queue(session, "src", "contacts", "inbound")
+    with store.writing(Context.system("test")) as tx:
+        tx.upsert("contacts", {"last_name": "Li"}, ref=ExternalRef("src", "contacts", "bound"))
+    lander = Lander(store, run, compile_mapping(CONTACTS_SPEC.format(name="m")), 1)
+    records = [Record("contacts", x, {"id": x, "n": i}) for i, x in enumerate(["bound", "new", "flying", "twice",
+                                                                              "twice"])]
+    with Session(store.engine) as session:
+        batch = lander.check(session, records, in_flight=frozenset({"flying"}))
+    assert batch.unbound == {"new"}
+    assert [rec.external_id for rec, _, _ in batch.live] == ["bound", "new", "flying", "twice", "twice"]
+
+
+def test_a_binding_made_between_the_check_and_the_write_rolls_the_batch_back_and_the_record_lands_once(
+        store: Store, src: Path) -> None:
+    """Another writer (an outbound run, a replay) binds a record the batch's check found unbound: the batch's
+    transaction fails on the bindings' unique key and writes nothing; checked again, it updates that record."""
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.core.binding import ExternalRef
+    from hub.mappings import compile_mapping
+    from hub.sync.engine import Lander
+    from hub.sync.stage import outcomes
+
+    configure(store, "src", "files", files_config(src), "m", CONTACTS_SPEC.format(name="m"))
+    with Session(store.engine, expire_on_commit=False) as session, session.begin():
+        run, _ = runs.queue(session, "src", "contacts", "inbound")
+    mapping = compile_mapping(CONTACTS_SPEC.format(name="m"))
+    lander = Lander(store, run, mapping, 1)
+    rows = contact_rows(2)
+    records = [Record("contacts", r["id"], r) for r in rows]
+    with Session(store.engine) as session:
+        batch = lander.check(session, records)
+    assert batch.unbound == {r["id"] for r in rows}
+    with store.writing(Context.system("test")) as tx:
+        other = tx.upsert("contacts", {"last_name": "Other"}, ref=ExternalRef("src", "contacts", rows[0]["id"]))
+    with pytest.raises(IntegrityError), store.writing(lander.ctx) as tx:
+        lander.write(tx, batch, outcomes(mapping, None, [r.data for r in records]))
+    assert count(store.engine, "SELECT count(*) FROM contacts") == 1
+    with Session(store.engine) as session:
+        batch = lander.check(session, records)
+    assert batch.unbound == {rows[1]["id"]}
+    with store.writing(lander.ctx) as tx:
+        assert lander.write(tx, batch, outcomes(mapping, None, [r.data for r in records])) == []
+    assert count(store.engine, "SELECT count(*) FROM contacts") == 2
+    assert contact(store, rows[0]["id"])["id"] == other.id
