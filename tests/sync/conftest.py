@@ -265,6 +265,15 @@ def contact_rows(n: int, start: int = 0) -> list[dict[str, Any]]:
             for i in range(start, start + n)]
 
 
+def contact(store: Store, external_id: str, instance: str = "src") -> dict[str, Any]:
+    """The hub contact bound to ``external_id`` in the ``contacts`` stream of ``instance`` (deleted ones too)."""
+    from hub.core.binding import find
+
+    with store.reading(Context.system("test")) as tx:
+        rid = find(tx.session, instance, "contacts", [external_id])[external_id]
+        return tx.get("contacts", rid, include_deleted=True)
+
+
 def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:

@@ -35,6 +35,7 @@ from tests.sync.conftest import (
     ROUNDTRIP_SPEC,
     all_types,
     configure,
+    contact,
     contact_rows,
     count,
     dead_letters,
@@ -121,15 +122,6 @@ def execute(store: Store, instance: str = "src", *, direction: str = "inbound", 
         run_id = run.id
     Runner(store, types(), lease_seconds=30, retry=retry).execute(run_id)
     return run_row(store, run_id)
-
-
-def contact(store: Store, external_id: str, instance: str = "src") -> dict[str, Any]:
-    """The hub contact bound to ``external_id`` (deleted ones too)."""
-    from hub.core.binding import find
-
-    with store.reading(Context.system("test")) as tx:
-        rid = find(tx.session, instance, "contacts", [external_id])[external_id]
-        return tx.get("contacts", rid, include_deleted=True)
 
 
 def audit_events(store: Store, module: str = "contacts") -> int:
@@ -569,85 +561,3 @@ def test_replaying_an_old_dead_letter_does_not_overwrite_a_newer_version_of_its_
         letters = deadletters.open_letters(session, run_id=first.id)
     deadletters.replay(store, letters, "latest")
     assert contact(store, "c1")["last_name"] == "Newer", "the replay brought back the values of version 1"
-
-
-def test_values_the_stage_validated_are_checked_again_when_the_module_changed(store: Store, src: Path) -> None:
-    """The mapping stage validates against the module's fields as the run started: if they changed since
-    (here a custom field was added), the batch's transaction validates the values itself."""
-    from hub.core.modules import catalog, define_custom_field
-    from hub.mappings import compile_mapping
-    from hub.sync.engine import Lander
-    from hub.sync.stage import Outcome
-
-    configure(store, "src", "files", files_config(src), "m", CONTACTS_SPEC.format(name="m"))
-    with Session(store.engine, expire_on_commit=False) as session, session.begin():
-        run, _ = runs.queue(session, "src", "contacts", "inbound")
-        at_start = catalog(session, None)["contacts"]
-    with store.writing(Context.system("test")) as tx:
-        define_custom_field(tx.session, "contacts", "nickname", "text")
-    lander = Lander(store, run, compile_mapping(CONTACTS_SPEC.format(name="m")), 1)
-    records = [Record("contacts", "c1", {"id": "c1"}), Record("contacts", "c2", {"id": "c2"})]
-    with Session(store.engine) as session:
-        batch = lander.check(session, records)
-    mapped = [Outcome("ok", {"last_name": "Li", "email": " Li.Wei@Example.CN "}, validated=True),
-              Outcome("ok", {"last_name": "Bad", "email": "not an address"}, validated=True)]
-    with store.writing(lander.ctx) as tx:
-        dead = lander.write(tx, batch, mapped, at_start)
-    assert [(d["external_id"], d["error_kind"]) for d in dead] == [("c2", "validation")]
-    assert "not a valid e-mail address" in dead[0]["error"]
-    assert contact(store, "c1")["email"] == "Li.Wei@example.cn"
-
-
-def test_the_check_takes_as_unbound_only_records_once_in_the_batch_with_no_binding_and_none_in_flight(
-        store: Store, src: Path) -> None:
-    from hub.core.binding import ExternalRef
-    from hub.mappings import compile_mapping
-    from hub.sync.engine import Lander
-
-    configure(store, "src", "files", files_config(src), "m", CONTACTS_SPEC.format(name="m"))
-    with Session(store.engine, expire_on_commit=False) as session, session.begin():
-        run, _ = runs.queue(session, "src", "contacts", "inbound")
-    with store.writing(Context.system("test")) as tx:
-        tx.upsert("contacts", {"last_name": "Li"}, ref=ExternalRef("src", "contacts", "bound"))
-    lander = Lander(store, run, compile_mapping(CONTACTS_SPEC.format(name="m")), 1)
-    records = [Record("contacts", x, {"id": x, "n": i}) for i, x in enumerate(["bound", "new", "flying", "twice",
-                                                                              "twice"])]
-    with Session(store.engine) as session:
-        batch = lander.check(session, records, in_flight=frozenset({"flying"}))
-    assert batch.unbound == {"new"}
-    assert [rec.external_id for rec, _, _ in batch.live] == ["bound", "new", "flying", "twice", "twice"]
-
-
-def test_a_binding_made_between_the_check_and_the_write_rolls_the_batch_back_and_the_record_lands_once(
-        store: Store, src: Path) -> None:
-    """Another writer (an outbound run, a replay) binds a record the batch's check found unbound: the batch's
-    transaction fails on the bindings' unique key and writes nothing; checked again, it updates that record."""
-    from sqlalchemy.exc import IntegrityError
-
-    from hub.core.binding import ExternalRef
-    from hub.mappings import compile_mapping
-    from hub.sync.engine import Lander
-    from hub.sync.stage import outcomes
-
-    configure(store, "src", "files", files_config(src), "m", CONTACTS_SPEC.format(name="m"))
-    with Session(store.engine, expire_on_commit=False) as session, session.begin():
-        run, _ = runs.queue(session, "src", "contacts", "inbound")
-    mapping = compile_mapping(CONTACTS_SPEC.format(name="m"))
-    lander = Lander(store, run, mapping, 1)
-    rows = contact_rows(2)
-    records = [Record("contacts", r["id"], r) for r in rows]
-    with Session(store.engine) as session:
-        batch = lander.check(session, records)
-    assert batch.unbound == {r["id"] for r in rows}
-    with store.writing(Context.system("test")) as tx:
-        other = tx.upsert("contacts", {"last_name": "Other"}, ref=ExternalRef("src", "contacts", rows[0]["id"]))
-    with pytest.raises(IntegrityError), store.writing(lander.ctx) as tx:
-        lander.write(tx, batch, outcomes(mapping, None, [r.data for r in records]))
-    assert count(store.engine, "SELECT count(*) FROM contacts") == 1
-    with Session(store.engine) as session:
-        batch = lander.check(session, records)
-    assert batch.unbound == {rows[1]["id"]}
-    with store.writing(lander.ctx) as tx:
-        assert lander.write(tx, batch, outcomes(mapping, None, [r.data for r in records])) == []
-    assert count(store.engine, "SELECT count(*) FROM contacts") == 2
-    assert contact(store, rows[0]["id"])["id"] == other.id
