@@ -78,9 +78,15 @@ _register()
 
 
 def main() -> None:
-    """Entry point: HubErrors become one clear line on stderr and exit status 1."""
+    """Entry point: the command's exit status is the process's; HubErrors become one clear line on stderr
+    and exit status 1.
+
+    click's non-standalone mode *returns* the code of ``ctx.exit(n)`` / ``click.exceptions.Exit(n)``
+    instead of exiting with it, so it is passed on here: a command that reports a failure must end
+    the process with a non-zero status, or scripts and CI take the failure for success.
+    """
     try:
-        cli.main(standalone_mode=False)
+        status = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
@@ -92,3 +98,4 @@ def main() -> None:
         sys.exit(1)
     except SystemExit:
         raise
+    sys.exit(status if isinstance(status, int) else 0)
