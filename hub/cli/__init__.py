@@ -57,6 +57,8 @@ def cli(ctx: click.Context, as_user: str | None) -> None:
     Settings come from HUB_* environment variables (HUB_DATABASE_URL, HUB_ENCRYPTION_KEYS, ...);
     with none set, Hub uses an SQLite database under ./var. Start with `hub db upgrade`, or
     `hub demo` for a database full of sample data.
+
+    Exit status: that of the command run; 1 an error (one line on stderr); 2 bad usage or an unknown command.
     """
     ctx.obj = CliState(as_user=as_user)
 

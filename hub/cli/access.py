@@ -13,7 +13,10 @@ from hub.core.models.access import ACTIONS, SCOPES
 
 @click.group("users")
 def users() -> None:
-    """Create and manage the people who sign in to Hub."""
+    """Create and manage the people who sign in to Hub.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @users.command("create")
@@ -30,7 +33,10 @@ def users() -> None:
 def create_user(state: CliState, username: str, password: str | None, no_password: bool, email: str | None,
                 full_name: str | None, team: str | None, manager: str | None, admin: bool,
                 roles: tuple[str, ...]) -> None:
-    """Create a user (password stored as an argon2id hash)."""
+    """Create a user (password stored as an argon2id hash).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     if password is None and not no_password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with state.store.writing(state.context()) as tx:
@@ -42,7 +48,10 @@ def create_user(state: CliState, username: str, password: str | None, no_passwor
 @users.command("list")
 @pass_state
 def list_users(state: CliState) -> None:
-    """List users with team, manager and roles."""
+    """List users with team, manager and roles.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.reading(state.context()) as tx:
         s = tx.session
         teams = {t.id: t.name for t in s.scalars(select(Team))}
@@ -68,7 +77,10 @@ def list_users(state: CliState) -> None:
 @pass_state
 def set_user(state: CliState, username: str, team: str | None, manager: str | None, password: bool,
              active: bool | None) -> None:
-    """Change a user's team, manager, password or status."""
+    """Change a user's team, manager, password or status.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     new_password = click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     with state.store.writing(state.context()) as tx:
         accounts.set_user(tx.session, tx.audit, username, active=active, team=team, manager=manager,
@@ -78,7 +90,10 @@ def set_user(state: CliState, username: str, team: str | None, manager: str | No
 
 @click.group("teams")
 def teams() -> None:
-    """Teams form the org tree behind the team and subordinates scopes."""
+    """Teams form the org tree behind the team and subordinates scopes.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @teams.command("create")
@@ -87,7 +102,10 @@ def teams() -> None:
 @click.option("--manager", help="Username of the team's manager.")
 @pass_state
 def create_team(state: CliState, name: str, parent: str | None, manager: str | None) -> None:
-    """Create a team."""
+    """Create a team.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.writing(state.context()) as tx:
         accounts.create_team(tx.session, tx.audit, name, parent, manager)
     click.echo(f"created team {name}")
@@ -96,7 +114,10 @@ def create_team(state: CliState, name: str, parent: str | None, manager: str | N
 @teams.command("list")
 @pass_state
 def list_teams(state: CliState) -> None:
-    """List teams with parent and manager."""
+    """List teams with parent and manager.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.reading(state.context()) as tx:
         all_teams = list(tx.session.scalars(select(Team).order_by(Team.name)))
         names = {t.id: t.name for t in all_teams}
@@ -107,7 +128,10 @@ def list_teams(state: CliState) -> None:
 
 @click.group("roles")
 def roles() -> None:
-    """Roles: per-module permissions, record scope, hidden and masked fields."""
+    """Roles: per-module permissions, record scope, hidden and masked fields.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @roles.command("create")
@@ -115,7 +139,10 @@ def roles() -> None:
 @click.option("--description")
 @pass_state
 def create_role(state: CliState, name: str, description: str | None) -> None:
-    """Create an empty role."""
+    """Create an empty role.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.writing(state.context()) as tx:
         accounts.create_role(tx.session, tx.audit, name, description)
     click.echo(f"created role {name}")
@@ -130,7 +157,11 @@ def create_role(state: CliState, name: str, description: str | None) -> None:
               help="Which records: the user's own, their team's, their team's and subordinates', or all.")
 @pass_state
 def grant(state: CliState, role: str, module: str, actions: str, scope: str) -> None:
-    """Set what ROLE may do in MODULE (or * for every module)."""
+    """Set what ROLE may do in MODULE (or * for every module).
+
+    Exit status: 0 granted (or already granted); 1 an unknown role or module, a narrowing without --replace, or an
+    error; 2 bad usage.
+    """
     acts = list(ACTIONS) if actions == "all" else [a.strip() for a in actions.split(",") if a.strip()]
     with state.store.writing(state.context()) as tx:
         accounts.grant(tx.session, tx.audit, role, module, acts, scope)
@@ -144,7 +175,10 @@ def grant(state: CliState, role: str, module: str, actions: str, scope: str) -> 
 @click.argument("rule", type=click.Choice(["hidden", "masked", "visible"]))
 @pass_state
 def field_rule(state: CliState, role: str, module: str, field: str, rule: str) -> None:
-    """Make FIELD of MODULE hidden, masked or visible again for ROLE."""
+    """Make FIELD of MODULE hidden, masked or visible again for ROLE.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.writing(state.context()) as tx:
         tx.module(module).field(field)
         accounts.field_rule(tx.session, tx.audit, role, module, field, None if rule == "visible" else rule)
@@ -156,7 +190,10 @@ def field_rule(state: CliState, role: str, module: str, field: str, rule: str) -
 @click.argument("role")
 @pass_state
 def assign(state: CliState, username: str, role: str) -> None:
-    """Give USERNAME the ROLE."""
+    """Give USERNAME the ROLE.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.writing(state.context()) as tx:
         accounts.assign_role(tx.session, tx.audit, username, role)
     click.echo(f"{username} has role {role}")
@@ -167,7 +204,10 @@ def assign(state: CliState, username: str, role: str) -> None:
 @click.argument("role")
 @pass_state
 def revoke(state: CliState, username: str, role: str) -> None:
-    """Take ROLE away from USERNAME."""
+    """Take ROLE away from USERNAME.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.writing(state.context()) as tx:
         accounts.revoke_role(tx.session, tx.audit, username, role)
     click.echo(f"{username} no longer has role {role}")
@@ -176,7 +216,10 @@ def revoke(state: CliState, username: str, role: str) -> None:
 @roles.command("list")
 @pass_state
 def list_roles(state: CliState) -> None:
-    """List roles with their permissions and field rules."""
+    """List roles with their permissions and field rules.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.reading(state.context()) as tx:
         for r in tx.session.scalars(select(Role).order_by(Role.name)):
             click.echo(r.name + (f" — {r.description}" if r.description else ""))

@@ -34,6 +34,8 @@ def import_(state: CliState, module: str, file: Path, dry_run: bool, match: str 
 
     Running the same file again creates and updates nothing. Bad rows are reported with their line
     number and reason; the others are imported.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
     columns = csv_import.load_columns(columns_file)
     lines = max(file.read_bytes().count(b"\n"), 1)
@@ -60,7 +62,10 @@ def import_(state: CliState, module: str, file: Path, dry_run: bool, match: str 
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 @pass_state
 def export(state: CliState, module: str, wheres: tuple[str, ...], fields: str | None, output: Path | None) -> None:
-    """Write the MODULE records you may export as CSV (formulas neutralised, hidden fields left out)."""
+    """Write the MODULE records you may export as CSV (formulas neutralised, hidden fields left out).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     conditions = [parse_where(w) for w in wheres]
     names = [f.strip() for f in fields.split(",")] if fields else None
     if output is None:
@@ -75,7 +80,10 @@ def export(state: CliState, module: str, wheres: tuple[str, ...], fields: str | 
 
 @click.group("records")
 def records() -> None:
-    """Look at records from the shell."""
+    """Look at records from the shell.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @records.command("list")
@@ -87,7 +95,10 @@ def records() -> None:
 @pass_state
 def list_records(state: CliState, module: str, wheres: tuple[str, ...], sort: str | None, limit: int,
                  fields: str | None) -> None:
-    """List MODULE records you may see."""
+    """List MODULE records you may see.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.reading(state.context()) as tx:
         conds = [parse_where(w) for w in wheres]
         rows = tx.query(module, conds, order_by=sort, limit=limit)
@@ -105,7 +116,10 @@ def list_records(state: CliState, module: str, wheres: tuple[str, ...], sort: st
 @click.argument("record_id")
 @pass_state
 def show(state: CliState, module: str, record_id: str) -> None:
-    """Show one record as JSON."""
+    """Show one record as JSON.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.reading(state.context()) as tx:
         record = tx.get(module, record_id)
     click.echo(json.dumps({k: to_json(v) for k, v in record.items()}, ensure_ascii=False, indent=2))
@@ -117,7 +131,10 @@ def show(state: CliState, module: str, record_id: str) -> None:
 @click.option("--limit", default=20, show_default=True)
 @pass_state
 def search(state: CliState, module: str, text: str, limit: int) -> None:
-    """Find MODULE records whose name, e-mail or title contains TEXT."""
+    """Find MODULE records whose name, e-mail or title contains TEXT.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.reading(state.context()) as tx:
         rows = tx.search(module, text, limit)
         title = tx.module(module).model.title_field
@@ -127,7 +144,10 @@ def search(state: CliState, module: str, text: str, limit: int) -> None:
 
 @click.group("fields")
 def fields_group() -> None:
-    """Custom fields: add fields to a module at run time."""
+    """Custom fields: add fields to a module at run time.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @fields_group.command("add")
@@ -142,7 +162,10 @@ def fields_group() -> None:
 @pass_state
 def add_field(state: CliState, module: str, name: str, kind: str, label: str | None, required: bool,
               choices: str | None, pattern: str | None, sensitive: bool) -> None:
-    """Add custom field NAME to MODULE."""
+    """Add custom field NAME to MODULE.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.writing(state.context()) as tx:
         row = define_custom_field(tx.session, module, name, kind, label=label, required=required,
                                   choices=[c.strip() for c in choices.split(",")] if choices else None,
@@ -155,7 +178,10 @@ def add_field(state: CliState, module: str, name: str, kind: str, label: str | N
 @click.argument("module", required=False)
 @pass_state
 def list_fields(state: CliState, module: str | None) -> None:
-    """List fields of every module, or of MODULE."""
+    """List fields of every module, or of MODULE.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.reading(state.context()) as tx:
         mods = [tx.module(module)] if module else list(tx.modules.values())
         hidden_of = {m.name: tx.profile.module(m.name).hidden for m in mods}

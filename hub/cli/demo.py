@@ -29,6 +29,8 @@ def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
     """Create the database (if needed), load demo data, and sync the sample ERP connector both ways.
 
     The syncs go through a real Celery worker on the embedded broker (an SQLite file; no server).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
     url = state.settings.database_url
     migrate.upgrade(url)

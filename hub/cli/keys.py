@@ -12,19 +12,28 @@ from hub.core import crypto, rotation
 
 @click.group("keys")
 def keys() -> None:
-    """Manage the keys that encrypt sensitive fields (HUB_ENCRYPTION_KEYS)."""
+    """Manage the keys that encrypt sensitive fields (HUB_ENCRYPTION_KEYS).
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @keys.command("generate")
 def generate() -> None:
-    """Print a new random key (for HUB_ENCRYPTION_KEYS as ID:KEY, or HUB_BLIND_INDEX_KEY)."""
+    """Print a new random key (for HUB_ENCRYPTION_KEYS as ID:KEY, or HUB_BLIND_INDEX_KEY).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     click.echo(crypto.generate_key())
 
 
 @keys.command("status")
 @pass_state
 def status(state: CliState) -> None:
-    """How many stored values each key encrypts; the first configured key is the primary."""
+    """How many stored values each key encrypts; the first configured key is the primary.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     usage = rotation.key_usage(state.store, state.context())
     primary = state.store.keyring.primary_id
     for kid, _ in state.store.keyring.keys:
@@ -40,6 +49,8 @@ def rotate(state: CliState, batch_size: int) -> None:
     """Re-encrypt every value still on an older key with the primary key, in batches, while Hub runs.
 
     Put the new key first in HUB_ENCRYPTION_KEYS and keep the old ones after it until this finishes.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
     store, ctx = state.store, state.context()
     total = sum(rotation.key_usage(store, ctx).values())

@@ -94,7 +94,10 @@ _fields_option = click.option(
 
 @click.group("mapping")
 def mapping() -> None:
-    """Mapping specs: validate, test and preview them; save, diff, pin and roll back versions."""
+    """Mapping specs: validate, test and preview them; save, diff, pin and roll back versions.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @mapping.command("validate")
@@ -102,7 +105,10 @@ def mapping() -> None:
 @_fields_option
 @_reporting
 def validate_cmd(file: Path, check_fields: bool) -> None:
-    """Check FILE and list every problem with its place in the spec."""
+    """Check FILE and list every problem with its place in the spec.
+
+    Exit status: 0 the spec is valid; 1 it is not (every problem listed); 2 bad usage.
+    """
     compiled = _load(file, check_fields)
     counts = f"{len(compiled.fields)} fields in, {len(compiled.outbound.fields)} out"
     click.echo(
@@ -118,7 +124,10 @@ def validate_cmd(file: Path, check_fields: bool) -> None:
 @_fields_option
 @_reporting
 def test_cmd(file: Path, check_fields: bool) -> None:
-    """Run the tests embedded in FILE; exit status 1 when one fails (with a per-field diff)."""
+    """Run the tests embedded in FILE; exit status 1 when one fails (with a per-field diff).
+
+    Exit status: 0 every embedded test passed; 1 a test failed or the spec is invalid; 2 bad usage.
+    """
     from hub.mappings import render_results, run_tests
 
     results = run_tests(_load(file, check_fields))
@@ -137,7 +146,11 @@ def test_cmd(file: Path, check_fields: bool) -> None:
 @_fields_option
 @_reporting
 def preview_cmd(file: Path, sample: Path, fmt: str, direction: str, check_fields: bool) -> None:
-    """Map the --sample records with FILE: per record and field the source, the result and any error."""
+    """Map the --sample records with FILE: per record and field the source, the result and any error.
+
+    Exit status: 0 every sample record was mapped or skipped; 1 a record failed (each shown with its field and
+    reason), or an error; 2 bad usage.
+    """
     from hub.mappings import preview, read_jsonl, render_json, render_table
 
     compiled = _load(file, check_fields)
@@ -156,7 +169,11 @@ def preview_cmd(file: Path, sample: Path, fmt: str, direction: str, check_fields
 @_fields_option
 @_reporting
 def save_cmd(file: Path, comment: str | None, actor: str | None, check_fields: bool) -> None:
-    """Validate FILE and store it as the mapping's next version (nothing new when unchanged)."""
+    """Validate FILE and store it as the mapping's next version (nothing new when unchanged).
+
+    Exit status: 0 saved (or unchanged); 1 the spec is invalid, an embedded test fails (without --force), or an
+    error; 2 bad usage.
+    """
     from hub.mappings import versions
 
     with _session() as session:
@@ -183,7 +200,10 @@ def _name_of(file: Path) -> str:
 @click.argument("name")
 @_reporting
 def versions_cmd(name: str) -> None:
-    """List the versions of mapping NAME (* marks the pinned one)."""
+    """List the versions of mapping NAME (* marks the pinned one).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     from hub.mappings import versions
 
     with _session() as session:
@@ -203,7 +223,10 @@ def versions_cmd(name: str) -> None:
 @click.option("--version", "version", type=int, help="Default: the pinned version, else the latest.")
 @_reporting
 def show_cmd(name: str, version: int | None) -> None:
-    """Print the spec of mapping NAME."""
+    """Print the spec of mapping NAME.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     from hub.mappings import versions
 
     with _session() as session:
@@ -216,7 +239,10 @@ def show_cmd(name: str, version: int | None) -> None:
 @click.argument("v2", type=int)
 @_reporting
 def diff_cmd(name: str, v1: int, v2: int) -> None:
-    """Show what changed in mapping NAME from version V1 to V2 (unified diff)."""
+    """Show what changed in mapping NAME from version V1 to V2 (unified diff).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     from hub.mappings import versions
 
     with _session() as session:
@@ -230,7 +256,10 @@ def diff_cmd(name: str, v1: int, v2: int) -> None:
 @click.option("--actor", help="Who pins (default: cli:<your login>).")
 @_reporting
 def pin_cmd(name: str, version: int, actor: str | None) -> None:
-    """Make sync runs use VERSION of mapping NAME (instead of the latest)."""
+    """Make sync runs use VERSION of mapping NAME (instead of the latest).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     from hub.mappings import versions
 
     with _session() as session:
@@ -242,7 +271,10 @@ def pin_cmd(name: str, version: int, actor: str | None) -> None:
 @click.argument("name")
 @_reporting
 def unpin_cmd(name: str) -> None:
-    """Let sync runs use the latest version of mapping NAME again."""
+    """Let sync runs use the latest version of mapping NAME again.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     from hub.mappings import versions
 
     with _session() as session:
@@ -257,7 +289,10 @@ def unpin_cmd(name: str) -> None:
 @click.option("--actor", help="Who rolls back (default: cli:<your login>).")
 @_reporting
 def rollback_cmd(name: str, version: int, comment: str | None, actor: str | None) -> None:
-    """Make VERSION's content the newest version of mapping NAME."""
+    """Make VERSION's content the newest version of mapping NAME.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     from hub.mappings import versions
 
     with _session() as session:

@@ -9,14 +9,20 @@ from hub.cli import CliState, pass_state
 
 @click.group("org")
 def org() -> None:
-    """The organisation from HR: teams, managers, leavers."""
+    """The organisation from HR: teams, managers, leavers.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @org.command("sync")
 @click.argument("name")
 @pass_state
 def sync_units(state: CliState, name: str) -> None:
-    """Make the teams match the org units of HR instance NAME (parents, managers, renames)."""
+    """Make the teams match the org units of HR instance NAME (parents, managers, renames).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     from hub.sync.org_units import sync_org_units
 
     report = sync_org_units(state.store, name)
@@ -30,6 +36,8 @@ def sweep(state: CliState) -> None:
 
     Leavers are normally handled when the HR sync lands them; this catches termination dates that pass
     with no change in the HR system (the scheduler runs it too).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
     from hub.core.offboarding import sweep as offboard_all
 

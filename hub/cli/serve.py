@@ -20,6 +20,8 @@ def serve(state: CliState, host: str, port: int, with_worker: bool) -> None:
 
     In production run it under a WSGI server instead: gunicorn 'hub.app:create_app()', and workers
     with `hub worker` (one of them with --beat).
+
+    Exit status: 0 the server stopped cleanly; 1 an error (the port in use, bad settings); 2 bad usage.
     """
     from hub.app import create_app
     from hub.sync.embedded import EmbeddedWorker

@@ -33,14 +33,20 @@ def _load(path: Path) -> dict[str, Any]:
 
 @click.command("connectors")
 def list_types() -> None:
-    """List the connector types installed (built-in and from plugins)."""
+    """List the connector types installed (built-in and from plugins).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     for name, cls in sorted(connector_types().items()):
         click.echo(f"{name:16} {cls.title or cls.__doc__.splitlines()[0] if cls.__doc__ else ''}")
 
 
 @click.group("connector")
 def connector() -> None:
-    """Configure connector instances and their routes."""
+    """Configure connector instances and their routes.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @connector.command("add")
@@ -50,7 +56,10 @@ def connector() -> None:
               help="YAML or JSON file with the connector's settings (secrets are stored encrypted).")
 @pass_state
 def add(state: CliState, name: str, type_name: str, config_file: Path) -> None:
-    """Add a connector instance called NAME."""
+    """Add a connector instance called NAME.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     store = state.store
     with store.writing(state.context()) as tx:
         instances.add_instance(tx.session, tx.audit, store.keyring, connector_types(), name, type_name,
@@ -61,7 +70,10 @@ def add(state: CliState, name: str, type_name: str, config_file: Path) -> None:
 @connector.command("list")
 @pass_state
 def list_instances(state: CliState) -> None:
-    """List connector instances with their routes."""
+    """List connector instances with their routes.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with Session(state.store.engine) as session:
         for inst in session.scalars(select(ConnectorInstance).order_by(ConnectorInstance.name)):
             flags = ("" if inst.enabled else " DISABLED") + (" PAUSED" if inst.paused else "")
@@ -75,7 +87,10 @@ def list_instances(state: CliState) -> None:
 @click.argument("name")
 @pass_state
 def show(state: CliState, name: str) -> None:
-    """Show an instance's settings (secrets masked)."""
+    """Show an instance's settings (secrets masked).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with Session(state.store.engine) as session:
         inst = instances.get_instance(session, name)
         click.echo(yaml.safe_dump(instances.describe(state.store.keyring, connector_types(), inst),
@@ -86,7 +101,10 @@ def show(state: CliState, name: str) -> None:
 @click.argument("name")
 @pass_state
 def check(state: CliState, name: str) -> None:
-    """Test the connection and credentials of an instance; list its streams."""
+    """Test the connection and credentials of an instance; list its streams.
+
+    Exit status: 0 the connection works; 1 it does not (the reason on stderr); 2 bad usage.
+    """
     with Session(state.store.engine) as session:
         inst = instances.get_instance(session, name)
     live = instances.build(state.store.keyring, connector_types(), inst)
@@ -112,7 +130,11 @@ def check(state: CliState, name: str) -> None:
 @pass_state
 def route(state: CliState, name: str, stream: str, module: str, mapping: str, direction: str, schedule: str | None,
           batch_size: int, max_attempts: int) -> None:
-    """Sync STREAM of instance NAME with a hub MODULE through a MAPPING."""
+    """Sync STREAM of instance NAME with a hub MODULE through a MAPPING.
+
+    Exit status: 0 the route is set (or already was); 1 an unknown instance, stream or mapping, a change to an
+    existing route without --replace, or an error; 2 bad usage.
+    """
     with state.store.writing(state.context()) as tx:
         instances.add_route(tx.session, tx.audit, name, stream, direction, module, mapping, schedule=schedule,
                             batch_size=batch_size, max_attempts=max_attempts)
@@ -132,7 +154,7 @@ def _toggle(field: str, value: bool, verb: str) -> click.Command:
                 instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name, paused=value)
         click.echo(f"{name}: {verb}d")
 
-    command.help = f"{verb.capitalize()} an instance."
+    command.help = f"{verb.capitalize()} an instance.\n\nExit status: 0 done; 1 an error (said on stderr); 2 bad usage."
     return command
 
 
@@ -146,7 +168,10 @@ for _field, _value, _verb in (("enabled", True, "enable"), ("enabled", False, "d
 @click.argument("records_per_second", type=float)
 @pass_state
 def limit(state: CliState, name: str, records_per_second: float) -> None:
-    """Pace runs of instance NAME to RECORDS_PER_SECOND (0 removes the limit)."""
+    """Pace runs of instance NAME to RECORDS_PER_SECOND (0 removes the limit).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     store = state.store
     with store.writing(state.context()) as tx:
         instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name,
@@ -164,7 +189,11 @@ def limit(state: CliState, name: str, records_per_second: float) -> None:
 @pass_state
 def sync(state: CliState, name: str, stream: str | None, direction: str, full: bool, wait: bool,
          timeout: float) -> None:
-    """Start sync runs of instance NAME (a worker carries them out: `hub worker`)."""
+    """Start sync runs of instance NAME (a worker carries them out: `hub worker`).
+
+    Exit status: 0 the runs were queued (with --wait: every run succeeded); 1 with --wait a run failed, died or did
+    not finish in time, or an error; 2 bad usage.
+    """
     store = state.store
     with Session(store.engine) as session:
         instances.get_instance(session, name)
@@ -204,7 +233,10 @@ def _wait(store: Any, run_id: uuid.UUID, timeout: float) -> SyncRun:
 
 @click.group("runs")
 def runs_group() -> None:
-    """Sync runs: what each did, where it stands."""
+    """Sync runs: what each did, where it stands.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @runs_group.command("list")
@@ -213,7 +245,10 @@ def runs_group() -> None:
 @click.option("--limit", default=20, show_default=True)
 @pass_state
 def list_runs(state: CliState, instance: str | None, status: str | None, limit: int) -> None:
-    """List recent runs."""
+    """List recent runs.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     stmt = select(SyncRun).order_by(SyncRun.queued_at.desc()).limit(limit)
     if instance:
         stmt = stmt.where(SyncRun.instance == instance)
@@ -229,7 +264,10 @@ def list_runs(state: CliState, instance: str | None, status: str | None, limit: 
 @click.argument("run_id")
 @pass_state
 def show_run(state: CliState, run_id: str) -> None:
-    """Show one run in full."""
+    """Show one run in full.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with Session(state.store.engine) as session:
         run = session.get(SyncRun, _uuid(run_id))
         if run is None:
@@ -246,7 +284,10 @@ def show_run(state: CliState, run_id: str) -> None:
 
 @click.group("deadletters")
 def deadletters() -> None:
-    """Records a run could not land: look at them, replay them."""
+    """Records a run could not land: look at them, replay them.
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @deadletters.command("list")
@@ -254,7 +295,10 @@ def deadletters() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include replayed ones.")
 @pass_state
 def list_letters(state: CliState, run_id: str | None, show_all: bool) -> None:
-    """List dead letters (open ones by default)."""
+    """List dead letters (open ones by default).
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     stmt = select(DeadLetter).order_by(DeadLetter.created_at)
     if run_id:
         stmt = stmt.where(DeadLetter.run_id == _uuid(run_id))
@@ -272,7 +316,10 @@ def list_letters(state: CliState, run_id: str | None, show_all: bool) -> None:
 @click.argument("letter_id")
 @pass_state
 def show_letter(state: CliState, letter_id: str) -> None:
-    """Show one dead letter with its payload."""
+    """Show one dead letter with its payload.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with Session(state.store.engine) as session:
         d = session.get(DeadLetter, _uuid(letter_id))
         if d is None:
@@ -290,7 +337,11 @@ def show_letter(state: CliState, letter_id: str) -> None:
               help="Map with the route's pinned version or the newest saved one.")
 @pass_state
 def replay(state: CliState, letter_ids: tuple[str, ...], run_id: str | None, mapping: str) -> None:
-    """Replay dead letters (by id, or all of a run) now, through the chosen mapping version."""
+    """Replay dead letters (by id, or all of a run) now, through the chosen mapping version.
+
+    Exit status: 0 every letter was replayed or requeued; 1 some failed again, none matched, or an error; 2 bad
+    usage.
+    """
     if not letter_ids and not run_id:
         raise click.UsageError("give dead letter ids or --run RUN_ID")
     with Session(state.store.engine) as session:
@@ -311,10 +362,13 @@ def replay(state: CliState, letter_ids: tuple[str, ...], run_id: str | None, map
 @click.argument("record_id")
 @pass_state
 def lineage(state: CliState, module: str, record_id: str) -> None:
-    """Show, per field, which run, connector, source record and mapping version last set it."""
+    """Show, per field, which run, connector, source record and mapping version last set it.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.reading(state.context()) as tx:
         tx.get(module, record_id, include_deleted=True)
-        rows = field_lineage(tx.session, module, record_id)
+        rows = field_lineage(tx.session, module, record_id, tx.profile)  # fields hidden from the actor left out
     for o in rows:
         origin = (f"run {o.run_id} {o.stream} record {o.external_id} mapping {o.mapping} v{o.mapping_version}"
                   if o.run_id else "")
@@ -326,7 +380,10 @@ def lineage(state: CliState, module: str, record_id: str) -> None:
 @click.option("--beat", is_flag=True, help="Also run the scheduler (exactly one per deployment).")
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(concurrency: int, beat: bool, loglevel: str) -> None:
-    """Run a Celery worker for sync runs (with no HUB_BROKER_URL: the embedded broker, no server needed)."""
+    """Run a Celery worker for sync runs (with no HUB_BROKER_URL: the embedded broker, no server needed).
+
+    Exit status: 0 the worker stopped cleanly; 1 an error; 2 bad usage.
+    """
     from hub.sync.celery_app import app
 
     argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "--without-gossip",
