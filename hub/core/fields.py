@@ -93,6 +93,8 @@ class FieldDef:
             if self.required:
                 raise ValidationError(f"{module}.{self.name}", "is required")
             return None
+        if _has_nul(value):
+            raise ValidationError(f"{module}.{self.name}", NUL_PROBLEM)
         try:
             cleaned = _CLEANERS[self.kind](self, value)
         except Invalid as exc:
@@ -116,6 +118,22 @@ class FieldDef:
 
     def __getstate__(self) -> dict[str, Any]:  # the quick path is a closure: made again after unpickling
         return {k: v for k, v in self.__dict__.items() if k != "quick"}
+
+
+#: Why a value holding U+0000 is refused: PostgreSQL cannot store it in text or JSON (SQLite could), so
+#: every database refuses it alike, here, with the field named.
+NUL_PROBLEM = "contains a NUL character (U+0000), which cannot be stored"
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether ``value`` (text, or a list or object of them, as tags and JSON fields hold) contains U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 @lru_cache(maxsize=256)
@@ -406,7 +424,8 @@ def _quick_path(f: FieldDef) -> Callable[[Any], Any]:
         return limit is None or len(v) <= limit
 
     if kind in ("text", "longtext"):
-        return lambda v: v if type(v) is str and v and (limit is None or len(v) <= limit) else UNSURE
+        return lambda v: (v if type(v) is str and v and (limit is None or len(v) <= limit) and "\x00" not in v
+                          else UNSURE)
     if kind in ("email", "phone"):
         known = _CANONICAL[kind]  # canonical values carry no surrounding space: strip would keep them
         return lambda v: v if type(v) is str and v in known and (limit is None or len(v) <= limit) else UNSURE
@@ -447,7 +466,7 @@ def _quick_path(f: FieldDef) -> Callable[[Any], Any]:
                 return UNSURE
             if not v:
                 return []  # no tags (what a mapping's split gives for an empty source): stored as []
-            if any(type(t) is not str for t in v):
+            if any(type(t) is not str or "\x00" in t for t in v):
                 return UNSURE
             try:
                 return _tags(f, v)

@@ -572,3 +572,26 @@ def test_reads_in_a_reading_transaction_cannot_write(store: Store, ctx: Context)
         tx.create("contacts", {"last_name": "Li"})
     assert "read-only transaction" in str(err.value)
     assert count(store, ctx, "contacts") == 0
+
+
+@pytest.mark.parametrize(("module", "data", "field"), [
+    ("accounts", {"name": "Ac\x00me"}, "name"),
+    ("activities", {"kind": "note", "subject": "s", "body": "line\x00two"}, "body"),
+    ("contacts", {"last_name": "Li", "national_id": "1101\x00"}, "national_id"),
+    ("contacts", {"last_name": "Li", "tags": ["vip", "n\x00ew"]}, "tags"),
+    ("contacts", {"last_name": "Li", "email": "li\x00@example.cn"}, "email"),
+])
+def test_a_nul_character_is_refused_on_every_database_naming_the_field(
+        store: Store, ctx: Context, module: str, data: dict[str, Any], field: str) -> None:
+    """PostgreSQL cannot store U+0000 in text or JSON and SQLite can: the write path refuses it on both, as a
+    ValidationError naming the field, before the database sees it."""
+    with store.writing(ctx) as tx:
+        result = tx.write_many(module, [Row(data), Row({**data, field: data[field]})])
+    for r in result.results:
+        assert r.status == "rejected"
+        assert r.error == f"{module}.{field}: contains a NUL character (U+0000), which cannot be stored"
+    with pytest.raises(ValidationError) as err, store.writing(ctx) as tx:
+        tx.create(module, data)
+    assert err.value.field == f"{module}.{field}"
+    with store.reading(ctx) as tx:
+        assert tx.count(module) == 0
