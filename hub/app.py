@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     @app.get("/metrics")
     def metrics() -> Response:
         """Prometheus metrics (sync runs, records by outcome, retries, queue lag, dead letters)."""
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+        # content_type, not mimetype: CONTENT_TYPE_LATEST carries its charset and Flask would add a second
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     return app
