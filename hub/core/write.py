@@ -11,7 +11,6 @@ commit; in all-or-nothing mode the first failure raises and nothing is written.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -259,12 +258,14 @@ class _Wave:
                                                   and not (first and w.row.ref.unbound)])
         for w in refs:
             assert w.row.ref is not None
-            w.content_hash = w.row.ref.content_hash or hashlib.sha256(canonical(w.row.data).encode()).hexdigest()
+            w.content_hash = w.row.ref.content_hash or self.tx.keyring.content_hash(canonical(w.row.data))
             w.binding = found.get(w.row.ref.key)
             if w.binding is not None:
                 w.record_id = w.binding.record_id
                 echo = w.binding.sent(w.row.ref.echo_hash)  # our own recent write, come back
-                if w.binding.inbound_hash == w.content_hash or echo:
+                # a restricted actor's row goes on to the scope check: "unchanged" would confirm the content
+                # of a record it may not see
+                if (w.binding.inbound_hash == w.content_hash or echo) and self.profile.unrestricted:
                     w.status = "unchanged"
 
     def resolve(self) -> None:
@@ -290,9 +291,18 @@ class _Wave:
                 continue
             if not self.tx.profile.in_scope(self.mod.name, raw["owner_id"], raw["team_id"]):
                 self.tx.deny(self.mod.name, w.record_id, "update")
-                self.fail(w, NotFound(self.mod.name, w.record_id))
+                self.fail(w, NotFound(self.mod.name, w.row.id) if w.row.id is not None else self.foreign_ref(w))
                 continue
             w.existing = raw
+
+    def foreign_ref(self, w: _Work) -> AccessDenied:
+        """The refusal of a row whose external id is bound to a record outside the actor's scope. The binding
+        is unique, so the row can neither update that record nor create another: it is refused, naming
+        neither the record nor any of its values (the caller gave the external id)."""
+        ref = w.row.ref
+        assert ref is not None
+        return AccessDenied(f"{self.mod.name}.external_id: {ref.external_id!r} of {ref.connector}/{ref.stream} "
+                            "is bound to a record you may not change")
 
     def resolve_match(self, works: list[_Work]) -> None:
         """Try each row's match rules in order: one query per field per rule, for the whole wave."""
@@ -311,6 +321,16 @@ class _Wave:
             depth += 1
 
     def match_rule(self, rule: tuple[str, ...], group: list[_Work]) -> None:
+        """Find each row's record by the fields of ``rule`` among the records the actor may read, as a query
+        would (a record outside scope is no match: the row creates the actor's own record, as a create would).
+        A field the actor may not filter on (hidden or masked) cannot be matched on."""
+        unusable = next((f for f in rule if f in self.access.hidden or f in self.access.masked), None)
+        if unusable is not None:
+            problem = "no such field" if unusable in self.access.hidden else (
+                "is masked for you, so it cannot be matched on")
+            for w in group:
+                self.fail(w, ValidationError(f"{self.mod.name}.{unusable}", problem))
+            return
         keys: dict[_Work, tuple[Any, ...]] = {}
         for w in group:
             key = tuple((w.custom if self.mod.field(f).custom else w.values).get(f) for f in rule)
@@ -322,16 +342,29 @@ class _Wave:
         if not keys:
             return
         hits = [self.tx.ids_by_value(self.mod, f, list({k[i] for k in keys.values()})) for i, f in enumerate(rule)]
+        readable = None if self.profile.unrestricted else self.readable({rid for h in hits for v in h.values()
+                                                                          for rid in v})
         for w, key in keys.items():
             ids = set(hits[0].get(key[0], []))
             for i in range(1, len(rule)):
                 ids &= set(hits[i].get(key[i], []))
+            if readable is not None:
+                ids &= readable
             if len(ids) > 1:
                 shown = ", ".join(f"{f}={v!r}" for f, v in zip(rule, key, strict=True))
                 self.fail(w, ValidationError(f"{self.mod.name}.{rule[0]}",
                                              f"{shown} matches {len(ids)} records; cannot tell which to update"))
             elif ids:
                 w.record_id = ids.pop()
+
+    def readable(self, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``ids`` the actor may read (one query per 2000 ids)."""
+        model, id_list = self.model, list(ids)
+        found: set[uuid.UUID] = set()
+        for start in range(0, len(id_list), 2000):
+            found.update(self.tx.session.scalars(select(model.id).where(
+                model.id.in_(id_list[start:start + 2000]), self.profile.scope_clause(model))))
+        return found
 
     # -- diff -------------------------------------------------------------------------------------
     def prepare(self, w: _Work) -> None:
