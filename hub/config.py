@@ -24,6 +24,8 @@ class Settings:
     secret_key: str = DEV_SECRET_KEY
     encryption_keys: str = DEV_ENCRYPTION_KEYS
     blind_index_key: str = DEV_BLIND_INDEX_KEY
+    #: base64 of the 32-byte Ed25519 private key that signs audit checkpoints; unset: var/audit-signing.key
+    audit_signing_key: str | None = None
     broker_url: str | None = None
     default_region: str | None = None
     batch_size: int = 1000
@@ -48,6 +50,7 @@ class Settings:
             secret_key=env.get("HUB_SECRET_KEY", DEV_SECRET_KEY),
             encryption_keys=env.get("HUB_ENCRYPTION_KEYS", DEV_ENCRYPTION_KEYS),
             blind_index_key=env.get("HUB_BLIND_INDEX_KEY", DEV_BLIND_INDEX_KEY),
+            audit_signing_key=env.get("HUB_AUDIT_SIGNING_KEY") or None,
             broker_url=env.get("HUB_BROKER_URL") or None,
             default_region=env.get("HUB_DEFAULT_REGION") or None,
             batch_size=batch_size,

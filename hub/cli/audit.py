@@ -1,14 +1,19 @@
-"""`hub audit`: verify the hash chain, show a record's history."""
+"""`hub audit`: verify the MAC chain, sign checkpoints of its head, show a record's history."""
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
 
 from hub.cli import CliState, pass_state
+from hub.cli.terminal import printable
 from hub.core import audit as audit_log
+from hub.core import audit_checkpoint as checkpoints
+from hub.errors import ValidationError
 
 
 @click.group("audit")
@@ -19,20 +24,69 @@ def audit() -> None:
 @audit.command("verify")
 @click.option("--expect-head", metavar="HASH",
               help="The head hash you kept from an earlier verify; detects a cut-off tail.")
+@click.option("--since-checkpoint", "checkpoint_file", metavar="FILE", type=click.Path(path_type=Path),
+              help="A checkpoint `hub audit checkpoint` signed: checks its signature, that its event is "
+                   "unchanged, and that no event up to it was removed.")
+@click.option("--strict", is_flag=True, help="Also fail if events were written after the kept head or checkpoint.")
 @pass_state
-def verify(state: CliState, expect_head: str | None) -> None:
+def verify(state: CliState, expect_head: str | None, checkpoint_file: Path | None, strict: bool) -> None:
     """Walk the audit chain; exit 1 and name the first broken sequence number if it was tampered with.
 
-    Prints the head hash: keep it outside the database and pass it back with --expect-head later.
+    Each event is chained with a MAC under a key that is not in the database, so a forged, removed or
+    reordered event is reported at its own sequence number. Prints the head: keep it (or better, a signed
+    `hub audit checkpoint`) outside the database and pass it back later to detect events cut off the end.
+
+    Exit status: 0 the chain is intact; 1 the chain is broken, the checkpoint is invalid, or (with --strict)
+    events were written after it; 2 bad usage.
     """
+    anchor = None
+    if checkpoint_file is not None:
+        signer = checkpoints.signing_key(state.settings)
+        try:
+            cp = checkpoints.load(checkpoint_file, signer)
+        except ValidationError as exc:
+            click.echo(f"BAD CHECKPOINT {printable(str(exc))}", err=True)
+            raise click.exceptions.Exit(1) from None
+        anchor = cp.anchor
     with Session(state.store.engine) as session:
-        v = audit_log.verify(session, expect_head)
+        v = audit_log.verify(session, state.store.keyring.audit_key, expect_head, anchor, strict)
     if not v.ok:
         click.echo(f"BROKEN at sequence number {v.broken_seq}: {v.problem}", err=True)
         click.echo(f"verified {v.events} events before it; last good head {v.head_seq} {v.head_hash}", err=True)
         raise click.exceptions.Exit(1)
     click.echo(f"ok: {v.events} events, chain intact")
+    if anchor is not None or expect_head is not None:
+        kept = "checkpoint" if anchor is not None else "expected head"
+        click.echo(f"{v.since} events written after the {kept}")
     click.echo(f"head: {v.head_seq} {v.head_hash}")
+
+
+@audit.command("checkpoint")
+@click.option("--out", "out", metavar="FILE", type=click.Path(path_type=Path),
+              help="Write the checkpoint here (mode 0600) instead of printing it; keep it outside the database.")
+@pass_state
+def checkpoint(state: CliState, out: Path | None) -> None:
+    """Verify the chain and sign its head (seq, hash, time) with the audit signing key.
+
+    The key is HUB_AUDIT_SIGNING_KEY or var/audit-signing.key (made, mode 0600, on first use); it never
+    goes into the database. Pass the file to `hub audit verify --since-checkpoint FILE` later.
+
+    Exit status: 0 written; 1 the chain is broken (nothing is signed) or the key is unusable; 2 bad usage.
+    """
+    signer = checkpoints.signing_key(state.settings, create=True)
+    with Session(state.store.engine) as session:
+        v = audit_log.verify(session, state.store.keyring.audit_key)
+    if not v.ok:
+        click.echo(f"BROKEN at sequence number {v.broken_seq}: {v.problem}; not signing it", err=True)
+        raise click.exceptions.Exit(1)
+    text = checkpoints.Checkpoint.sign(signer, v.head_seq, v.head_hash).to_json(signer)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    click.echo(f"checkpoint of event {v.head_seq} written to {out}")
 
 
 @audit.command("log")

@@ -1,14 +1,18 @@
-"""The audit trail: gap-free, hash-chained events written in the same transaction as the change.
+"""The audit trail: gap-free, MAC-chained events written in the same transaction as the change.
 
-Each event's hash is SHA-256 over its own fields and the previous event's hash, so changing or deleting
-a row breaks the chain at that row; `verify` walks the chain and names the first broken sequence number.
-Writers lock the single ``audit_head`` row, which makes sequence numbers gap-free and the chain linear.
-There is deliberately no function here, or anywhere in Hub, that updates or deletes an event.
+Each event's hash is HMAC-SHA256, under the audit-chain key (derived from the keyring, never stored in the
+database), over its own fields and the previous event's hash: changing, removing or reordering a row breaks
+the chain at that row, and someone who can write to the database but has not got the key cannot compute a
+valid link, so neither re-chaining a forgery nor appending an event passes. ``verify`` walks the chain and
+names the first broken sequence number; given a signed checkpoint (``hub.core.audit_checkpoint``) it also
+finds events cut off the end and counts those written since. Writers lock the single ``audit_head`` row,
+which makes sequence numbers gap-free and the chain linear. There is deliberately no function here, or
+anywhere in Hub, that updates or deletes an event.
 """
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -47,22 +51,23 @@ def canonical(value: Any) -> str:
 _HASHED = ("actor_kind", "actor_id", "actor_name", "source", "request_id", "module", "record_id", "action", "changes")
 
 
-def event_hash(row: dict[str, Any], prev_hash: str) -> str:
-    """The hash of one event given the hash before it.
+def event_hash(key: bytes, row: dict[str, Any], prev_hash: str) -> str:
+    """The hash (MAC under ``key``) of one event given the hash before it.
 
     Each field is length-prefixed (``len:text``; ``-`` for null), so no shifting of text between
     fields can produce the same input.
     """
     fields = "|".join(_field(row[k]) for k in _HASHED)
-    return _chained(row["seq"], row["at"].isoformat(timespec="microseconds"), fields, prev_hash)
+    return _chained(key, row["seq"], row["at"].isoformat(timespec="microseconds"), fields, prev_hash)
 
 
 def _field(text: str | None) -> str:
     return "-" if text is None else f"{len(text)}:{text}"
 
 
-def _chained(seq: int, at: str, fields: str, prev_hash: str) -> str:
-    return hashlib.sha256(f"{seq}|{at}|{fields}|{prev_hash}".encode()).hexdigest()
+def _chained(key: bytes, seq: int, at: str, fields: str, prev_hash: str) -> str:
+    """The one place a link of the chain is computed (writers and ``verify`` alike)."""
+    return hmac.digest(key, f"{seq}|{at}|{fields}|{prev_hash}".encode(), "sha256").hex()
 
 
 def lock_head(session: Session) -> tuple[int, str]:
@@ -101,9 +106,10 @@ class AuditLog:
     can do that work while the database is busy with its rows; ``flush`` chains the rest and writes them all.
     """
 
-    def __init__(self, session: Session, ctx: Context) -> None:
+    def __init__(self, session: Session, ctx: Context, key: bytes) -> None:
         self.session = session
         self.ctx = ctx
+        self.key = key  # the audit-chain key (Keyring.audit_key)
         self.pending: list[Event] = []
         self._head: tuple[int, str] | None = None  # the chain's last link: locked, or as prepared
         self._ready: list[dict[str, Any]] = []  # chained, not written yet
@@ -130,12 +136,12 @@ class AuditLog:
         who = "|".join(map(_field, (actor.kind, actor.id, actor.name, self.ctx.source, self.ctx.request_id)))
         common = {"at": at, "actor_kind": actor.kind, "actor_id": actor.id, "actor_name": actor.name,
                   "source": self.ctx.source, "request_id": self.ctx.request_id}
-        rows = self._ready
+        rows, key = self._ready, self.key
         for ev in self.pending:  # the same hashes as event_hash, with what all events share worked out once
             seq += 1
             changes = canonical(ev.changes) if ev.text is None else ev.text
             fields = f"{who}|{_field(ev.module)}|{_field(ev.record_id)}|{_field(ev.action)}|{_field(changes)}"
-            prev_hash, prev = prev, _chained(seq, at_text, fields, prev)
+            prev_hash, prev = prev, _chained(key, seq, at_text, fields, prev)
             rows.append({**common, "seq": seq, "module": ev.module, "record_id": ev.record_id, "action": ev.action,
                          "changes": changes, "prev_hash": prev_hash, "hash": prev})
         self._head = (seq, prev)
@@ -157,7 +163,8 @@ class AuditLog:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What `verify` found: the head, and the first broken sequence number if any."""
+    """What `verify` found: the head, the first broken sequence number if any, and how many events came after
+    the head or checkpoint the caller kept (new events: not a fault unless the caller asked for none)."""
 
     ok: bool
     events: int
@@ -165,6 +172,15 @@ class Verdict:
     head_hash: str
     broken_seq: int | None = None
     problem: str = ""
+    since: int = 0
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A point of the chain the caller kept outside the database: the event ``seq`` had ``hash``."""
+
+    seq: int
+    hash: str
 
 
 def _events(session: Session, chunk: int = 5000) -> Iterator[AuditEvent]:
@@ -180,31 +196,53 @@ def _events(session: Session, chunk: int = 5000) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
-def verify(session: Session, expect_head: str | None = None) -> Verdict:
-    """Walk the whole chain; the first sequence number whose row was changed, removed or reordered breaks it."""
+_ROW = ("seq", "at", "actor_kind", "actor_id", "actor_name", "source", "request_id", "module", "record_id",
+        "action", "changes")
+
+
+def verify(session: Session, key: bytes, expect_head: str | None = None, anchor: Anchor | None = None,
+           strict: bool = False) -> Verdict:
+    """Walk the whole chain; the first sequence number whose row was changed, removed or reordered breaks it.
+
+    ``expect_head`` is a head hash kept from an earlier verify, ``anchor`` a (signed) checkpoint: each must
+    still be in the chain, so events cut off the end are found (reported at the first one missing). Events
+    after them are counted in ``since``; with ``strict`` there must be none.
+    """
     prev, expected_seq, count = GENESIS, 1, 0
-    seen_expected = expect_head is None or expect_head == GENESIS
+    expect_seq: int | None = 0 if expect_head is None or expect_head == GENESIS else None
     for ev in _events(session):
-        row = {c: getattr(ev, c) for c in ("seq", "at", "actor_kind", "actor_id", "actor_name", "source",
-                                            "request_id", "module", "record_id", "action", "changes")}
         if ev.seq != expected_seq:
             return Verdict(False, count, expected_seq - 1, prev, expected_seq,
                            f"event {expected_seq} is missing (next present is {ev.seq})")
         if ev.prev_hash != prev:
             return Verdict(False, count, ev.seq - 1, prev, ev.seq, f"event {ev.seq} does not follow {ev.seq - 1}")
-        if event_hash(row, prev) != ev.hash:
-            return Verdict(False, count, ev.seq - 1, prev, ev.seq, f"event {ev.seq} was changed after it was written")
+        if event_hash(key, {c: getattr(ev, c) for c in _ROW}, prev) != ev.hash:
+            return Verdict(False, count, ev.seq - 1, prev, ev.seq,
+                           f"event {ev.seq} was changed or forged after it was written (its MAC does not match)")
+        if anchor is not None and ev.seq == anchor.seq and ev.hash != anchor.hash:
+            return Verdict(False, count, ev.seq - 1, prev, ev.seq,
+                           f"event {ev.seq} is not the event the checkpoint signed")
         prev, expected_seq, count = ev.hash, expected_seq + 1, count + 1
-        seen_expected = seen_expected or ev.hash == expect_head
+        if expect_seq is None and ev.hash == expect_head:
+            expect_seq = ev.seq
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     head_seq = count
     if head is not None and (int(head[0]), str(head[1])) != (head_seq, prev):
         return Verdict(False, count, head_seq, prev, head_seq + 1,
                        f"the chain ends at {head_seq} but the recorded head is {head[0]}: events were cut off")
-    if not seen_expected:
+    if anchor is not None and anchor.seq > head_seq:
+        return Verdict(False, count, head_seq, prev, head_seq + 1,
+                       f"the checkpoint covers events up to {anchor.seq} but the chain ends at {head_seq}: "
+                       f"events {head_seq + 1} to {anchor.seq} were removed")
+    if expect_seq is None:
         return Verdict(False, count, head_seq, prev, head_seq + 1,
                        "the expected head hash is not in the chain: events were cut off or rewritten")
-    return Verdict(True, count, head_seq, prev)
+    kept = max(expect_seq, anchor.seq if anchor is not None else 0)
+    since = head_seq - kept if (anchor is not None or expect_head is not None) else 0
+    if strict and since:
+        return Verdict(False, count, head_seq, prev, kept + 1,
+                       f"{since} events were written after the kept head (--strict allows none)", since)
+    return Verdict(True, count, head_seq, prev, since=since)
 
 
 def history(session: Session, module: str, record_id: str) -> Sequence[AuditEvent]:

@@ -5,6 +5,12 @@ A stored value reads ``enc:v1:<key id>:<base64(nonce || ciphertext+tag)>``. The 
 ``HUB_ENCRYPTION_KEYS`` lists ``id:base64key`` pairs separated by commas; the first is the one new
 values are written with, the others stay readable until `hub keys rotate` has moved every value off them.
 The blind index is HMAC-SHA256 under a separate key (``HUB_BLIND_INDEX_KEY``) of the normalised value.
+
+Two more MAC keys are derived from the blind-index key with HKDF-SHA256, one per purpose (the label is the
+HKDF ``info``): ``content-hash`` keys every hash Hub stores of a record's content (binding hashes, outbound
+echo hashes), so a database reader cannot confirm a guessed value offline; ``audit-chain`` keys the audit
+trail's chain (see ``hub.core.audit``). Like the blind-index key, they do not rotate, and none of them is
+ever stored in the database.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import hashlib
 import hmac
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hub.errors import ConfigError, HubError
 
@@ -50,12 +58,23 @@ def associated_data(module: str, record_id: object, field: str) -> bytes:
     return f"{module}:{record_id}:{field}".encode()
 
 
+def derive_key(secret: bytes, purpose: str) -> bytes:
+    """A 256-bit key for one ``purpose`` ("content-hash", "audit-chain"), derived from ``secret`` (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"hub:{purpose}:v1".encode()).derive(secret)
+
+
 @dataclass(frozen=True)
 class Keyring:
-    """The configured encryption keys (the first encrypts) and the blind-index key."""
+    """The configured encryption keys (the first encrypts), the blind-index key and the MAC keys derived from it."""
 
     keys: tuple[tuple[str, bytes], ...]
     index_key: bytes
+    content_key: bytes = field(init=False, repr=False)
+    audit_key: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "content_key", derive_key(self.index_key, "content-hash"))
+        object.__setattr__(self, "audit_key", derive_key(self.index_key, "audit-chain"))
 
     @classmethod
     def from_config(cls, encryption_keys: str, blind_index_key: str) -> Keyring:
@@ -95,6 +114,14 @@ class Keyring:
             return AESGCM(key).decrypt(raw[:12], raw[12:], aad).decode()
         except InvalidTag:
             raise DecryptionError("value does not decrypt for this record and field") from None
+
+    def content_hash(self, text: str) -> str:
+        """The keyed hash Hub stores of some content (canonical text): HMAC-SHA256 under the content-hash key.
+
+        Every stored hash of a record's content goes through here: an unkeyed hash of a record with a
+        tax id in it lets anyone who reads the database test guesses offline.
+        """
+        return hmac.digest(self.content_key, text.encode(), "sha256").hex()
 
     def blind_index(self, module: str, field: str, value: str) -> str:
         """The keyed digest equality search uses; case, spaces and hyphens do not matter."""

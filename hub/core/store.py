@@ -100,7 +100,7 @@ class Store:
                      changes: dict[str, Any]) -> None:
         """Append one audit event in a transaction of its own (denied attempts, exports)."""
         with Session(bind=writer(self.engine)) as session:
-            log = AuditLog(session, ctx)
+            log = AuditLog(session, ctx, self.keyring.audit_key)
             log.lock()
             log.add(module, record_id, action, changes)
             log.flush()
@@ -116,7 +116,7 @@ class Tx:
         self.ctx = ctx
         self.write = write
         self.keyring = store.keyring
-        self.audit = AuditLog(session, ctx)
+        self.audit = AuditLog(session, ctx, store.keyring.audit_key)
         self.denials: list[tuple[str, uuid.UUID, str]] = []
         self.cache: dict[str, Any] = {}
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +15,7 @@ from click.testing import CliRunner
 from hub.cli import cli
 from hub.core.actor import Context
 from hub.core.store import Store
+from tests.core import audit_tamper as tamper
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -83,3 +88,64 @@ def test_log_of_a_record_outside_scope_is_not_found(hub_env: str, store: Store) 
 def test_verify_of_an_empty_chain(hub_env: str, expect: str) -> None:
     code, out = _run("audit", "verify", "--expect-head", expect)
     assert code == 0 and "ok: 0 events" in out
+
+
+def _hub(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `hub`, as an operator runs it (the environment carries HUB_DATABASE_URL, HUB_VAR_DIR)."""
+    return subprocess.run([str(Path(sys.executable).with_name("hub")), *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def _write_events(store: Store, n: int) -> None:
+    with store.writing(Context.system("test")) as tx:
+        acc = tx.create("accounts", {"name": "Acme", "tax_id": "DE123"})
+    for i in range(n - 1):
+        with store.writing(Context.system("test")) as tx:
+            tx.update("accounts", acc["id"], {"city": f"City {i}"})
+
+
+def test_a_forged_event_rechained_to_the_end_is_reported_at_its_seq_by_hub(
+        hub_env: str, store: Store, tmp_path: Path) -> None:
+    _write_events(store, 22)
+    done = _hub("audit", "verify")
+    assert done.returncode == 0, done.stderr
+    head = re.search(r"head: 22 ([0-9a-f]{64})", done.stdout)
+    assert head is not None
+    cp = tmp_path / "checkpoint.json"
+    done = _hub("audit", "checkpoint", "--out", str(cp))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(cp.read_text())["seq"] == 22 and cp.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "var" / "audit-signing.key").stat().st_mode & 0o777 == 0o600
+
+    tamper.forge(store.engine, 7)
+    for args in (("--expect-head", head.group(1)), ("--since-checkpoint", str(cp)), ()):
+        done = _hub("audit", "verify", *args)
+        assert done.returncode == 1, (args, done.stdout)
+        assert "BROKEN at sequence number 7:" in done.stderr, (args, done.stderr)
+
+
+def test_verify_since_checkpoint_counts_new_events_and_strict_refuses_them(
+        hub_env: str, store: Store, tmp_path: Path) -> None:
+    _write_events(store, 4)
+    cp = tmp_path / "cp.json"
+    code, out = _run("audit", "checkpoint", "--out", str(cp))
+    assert code == 0 and "checkpoint of event 4" in out
+    _write_events(store, 3)
+    code, out = _run("audit", "verify", "--since-checkpoint", str(cp))
+    assert code == 0 and "ok: 7 events" in out and "3 events written after the checkpoint" in out
+    result = CliRunner().invoke(cli, ["audit", "verify", "--since-checkpoint", str(cp), "--strict"])
+    assert result.exit_code == 1 and "BROKEN at sequence number 5" in result.stderr
+
+
+def test_verify_since_checkpoint_catches_a_cut_tail_and_a_doctored_checkpoint(
+        hub_env: str, store: Store, tmp_path: Path) -> None:
+    _write_events(store, 6)
+    cp = tmp_path / "cp.json"
+    assert _run("audit", "checkpoint", "--out", str(cp))[0] == 0
+    tamper.cut_tail(store.engine, 4)
+    assert _run("audit", "verify")[0] == 0
+    result = CliRunner().invoke(cli, ["audit", "verify", "--since-checkpoint", str(cp)])
+    assert result.exit_code == 1 and "BROKEN at sequence number 5" in result.stderr
+    cp.write_text(cp.read_text().replace('"seq": 6', '"seq": 4'))
+    result = CliRunner().invoke(cli, ["audit", "verify", "--since-checkpoint", str(cp)])
+    assert result.exit_code == 1 and "signature does not match" in result.stderr

@@ -169,7 +169,7 @@ def test_a_scope_shows_exactly_its_records(
         for rid in expected:
             assert tx.update("contacts", rid, {"city": "Ningbo"})["city"] == "Ningbo"
     with Session(store.engine) as session:
-        assert audit.verify(session).ok
+        assert audit.verify(session, store.keyring.audit_key).ok
 
 
 def test_admins_see_and_change_everything(store: Store, ctx: Context, org: Org) -> None:
@@ -384,7 +384,7 @@ def test_a_denied_read_is_audited_in_its_own_transaction(store: Store, ctx: Cont
         tx.get("contacts", org.contacts["dave"])
     with Session(store.engine) as session:
         [event] = audit.history(session, "contacts", str(org.contacts["dave"]))[1:]
-        verdict = audit.verify(session)
+        verdict = audit.verify(session, store.keyring.audit_key)
     assert (event.action, event.actor_name) == ("denied", "alice")
     assert verdict.ok and verdict.head_seq == event.seq
     # An id that does not exist at all is no attempt on a record.

@@ -32,9 +32,10 @@ def changes(event: AuditEvent) -> dict[str, Any]:
     return dict(json.loads(event.changes))
 
 
-def verify(store: Store, expect_head: str | None = None) -> audit.Verdict:
+def verify(store: Store, expect_head: str | None = None, anchor: audit.Anchor | None = None,
+           strict: bool = False) -> audit.Verdict:
     with Session(store.engine) as session:
-        return audit.verify(session, expect_head=expect_head)
+        return audit.verify(session, store.keyring.audit_key, expect_head=expect_head, anchor=anchor, strict=strict)
 
 
 def raw(store: Store, sql: str, **params: Any) -> None:
@@ -244,7 +245,7 @@ def test_events_chained_ahead_of_the_flush_link_like_the_rest(store: Store, ctx:
 
 def test_nothing_is_chained_before_the_head_is_locked(store: Store, ctx: Context) -> None:
     with Session(store.engine) as session, session.begin():
-        log = audit.AuditLog(session, ctx)
+        log = audit.AuditLog(session, ctx, store.keyring.audit_key)
         log.add("accounts", "a", "update", {"name": ["x", "y"]})
         log.prepare()  # the head is not locked: prepare must not take it (it may run during a COPY)
         assert len(log.pending) == 1
@@ -262,7 +263,7 @@ def test_a_changed_event_breaks_the_chain_at_its_seq(store: Store, ctx: Context)
     raw(store, "UPDATE audit_events SET changes = :c WHERE seq = 3", c='{"name":[null,"Forged"]}')
     verdict = verify(store)
     assert (verdict.ok, verdict.broken_seq) == (False, 3)
-    assert verdict.problem == "event 3 was changed after it was written"
+    assert verdict.problem.startswith("event 3 was changed or forged after it was written")
     assert verdict.events == 2
 
 
@@ -274,32 +275,27 @@ def test_any_changed_column_is_caught(store: Store, ctx: Context, column: str) -
     assert (verdict.ok, verdict.broken_seq) == (False, 2)
 
 
-def test_a_rehashed_event_still_breaks_the_chain_at_the_next_seq(store: Store, ctx: Context) -> None:
+def test_an_event_rehashed_with_the_key_still_breaks_the_chain_at_the_next_seq(store: Store, ctx: Context) -> None:
+    """Even someone holding the key who rewrites one event's hash (and not the rest) is caught."""
     fill(store, ctx, 5)
     with Session(store.engine) as session:
         ev = session.get(AuditEvent, 2)
         assert ev is not None
-        row = {
-            c: getattr(ev, c)
-            for c in (
-                "seq",
-                "at",
-                "actor_kind",
-                "actor_id",
-                "actor_name",
-                "source",
-                "request_id",
-                "module",
-                "record_id",
-                "action",
-            )
-        }
+        row = {c: getattr(ev, c) for c in ("seq", "at", "actor_kind", "actor_id", "actor_name", "source",
+                                            "request_id", "module", "record_id", "action")}
         row["changes"] = '{"name":[null,"Forged"]}'
-        forged_hash = audit.event_hash(row, ev.prev_hash)
+        forged_hash = audit.event_hash(store.keyring.audit_key, row, ev.prev_hash)
     raw(store, "UPDATE audit_events SET changes = :c, hash = :h WHERE seq = 2", c=row["changes"], h=forged_hash)
     verdict = verify(store)
     assert (verdict.ok, verdict.broken_seq) == (False, 3)
     assert verdict.problem == "event 3 does not follow 2"
+
+
+def test_links_are_keyed_a_different_key_does_not_verify(store: Store, ctx: Context) -> None:
+    fill(store, ctx, 2)
+    with Session(store.engine) as session:
+        assert not audit.verify(session, b"k" * 32).ok
+        assert audit.verify(session, store.keyring.audit_key).ok
 
 
 def test_a_deleted_event_is_caught_with_its_seq(store: Store, ctx: Context) -> None:

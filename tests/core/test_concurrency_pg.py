@@ -95,7 +95,7 @@ def test_two_processes_upserting_one_external_id_make_one_record(empty_pg_url: s
             assert bound == set(session.scalars(select(Account.id)))
             assert {o[3] for o in outcomes} == {str(r) for r in bound}
             assert Counter(session.scalars(select(AuditEvent.action))) == Counter({"create": ROUNDS})
-            verdict = audit.verify(session)
+            verdict = audit.verify(session, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY).audit_key)
             assert verdict.ok and verdict.events == ROUNDS
     finally:
         engine.dispose()
