@@ -6,8 +6,8 @@ Each new TCP connection (to the service, or to the proxy when one is configured)
 ``Guard.connect``: the host is resolved once, every address checked, and the socket opened to a checked
 address, so DNS rebinding cannot slip an internal address in between the check and the connection; TLS
 still verifies the certificate against the host name. The session ignores the environment
-(``trust_env = False``: no HTTP(S)_PROXY, NO_PROXY, netrc or CA bundle from it), follows no redirects
-(``max_redirects = 0``; callers pass ``allow_redirects=False`` too), and speaks only http and https. A
+(``trust_env = False``: no HTTP(S)_PROXY, NO_PROXY, netrc or CA bundle from it), never follows a redirect
+(a 3xx answer is returned as it is, whatever ``allow_redirects`` says), and speaks only http and https. A
 proxy must be an http(s) URL that passes the guard like any other address (ConfigError naming ``proxy``
 before any connection). Through a proxy, the proxy resolves the service's name; the service URL is
 checked here before the request, but the proxy's own DNS answer is not (see docs/connectors.md).
@@ -73,11 +73,17 @@ class GuardedAdapter(HTTPAdapter):
         return manager
 
 
-def guarded_session(guard: Guard, proxy: str | None = None) -> requests.Session:
+class GuardedSession(requests.Session):
+    """A session that never follows a redirect: a 3xx answer is returned to the caller as it is."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None  # (max_redirects = 0 would raise TooManyRedirects even with allow_redirects=False)
+
+
+def guarded_session(guard: Guard, proxy: str | None = None) -> GuardedSession:
     """A session that reaches only what ``guard`` allows, through ``proxy`` (checked first) when given."""
-    session = requests.Session()
+    session = GuardedSession()
     session.trust_env = False  # no proxies, NO_PROXY, netrc or CA settings from the environment
-    session.max_redirects = 0
     for prefix in list(session.adapters):
         del session.adapters[prefix]
     adapter = GuardedAdapter(guard)
