@@ -13,6 +13,7 @@ from hub.cli import CliState, pass_state
 from hub.cli.terminal import printable
 from hub.core import audit as audit_log
 from hub.core import audit_checkpoint as checkpoints
+from hub.core.redaction import redact_changes
 from hub.errors import ValidationError
 
 
@@ -99,10 +100,11 @@ def log(state: CliState, module: str, record_id: str, as_json: bool) -> None:
     with state.store.reading(state.context()) as tx:
         tx.get(module, record_id, include_deleted=True)  # applies access: out of scope is "not found"
         events = audit_log.history(tx.session, module, record_id)
+        profile = tx.profile
     if not events:
         click.echo("no events")
     for ev in events:
-        changes = json.loads(ev.changes)
+        changes = redact_changes(profile, module, json.loads(ev.changes))  # the actor's field rules apply
         if as_json:
             click.echo(json.dumps({"seq": ev.seq, "at": ev.at.isoformat(), "actor": f"{ev.actor_kind}:{ev.actor_name}",
                                    "source": ev.source, "request_id": ev.request_id, "action": ev.action,

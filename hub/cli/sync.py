@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hub.cli import CliState, pass_state
 from hub.errors import ConfigError
 from hub.sync import deadletters as letters
-from hub.sync import dispatch, instances
+from hub.sync import dispatch, instances, letter_view
 from hub.sync.connector_types import connector_types
 from hub.sync.lineage import lineage as field_lineage
 from hub.sync.models import ConnectorInstance, DeadLetter, Route, SyncRun
@@ -320,14 +320,17 @@ def show_letter(state: CliState, letter_id: str) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with Session(state.store.engine) as session:
-        d = session.get(DeadLetter, _uuid(letter_id))
+    with state.store.reading(state.context()) as tx:  # the actor's access and field rules apply
+        d = tx.session.get(DeadLetter, _uuid(letter_id))
         if d is None:
             raise ConfigError(f"no dead letter {letter_id}")
+        seen = letter_view.view(tx, d, d.payload)
+        tx.session.expunge(d)
+        d.error = seen.error  # what the actor may see; detached, so never saved
         _show_fields(d, ("id", "run_id", "instance", "stream", "direction", "external_id", "record_id", "status",
                          "error_kind", "error", "mapping", "mapping_version", "attempts", "created_at", "replayed_at"))
         click.echo("payload:")
-        click.echo(json.dumps(d.payload, ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(seen.payload, ensure_ascii=False, indent=2, default=str))
 
 
 @deadletters.command("replay")
