@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hub.cli import CliState, pass_state
+from hub.cli.terminal import printable
 from hub.core import csv_export, csv_import
 from hub.core.fields import CUSTOM_KINDS, to_json
 from hub.core.modules import define_custom_field
@@ -24,34 +25,43 @@ from hub.core.read import parse_where
                    "or the module's natural key such as contacts.email).")
 @click.option("--columns", "columns_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               metavar="MAPFILE", help="YAML or JSON map of CSV header -> field (null skips a column).")
+@click.option("--encoding", metavar="NAME",
+              help="The file's encoding (e.g. cp1252, latin-1, gb18030, big5). Default: UTF-8 (with or without "
+                   "BOM), else detected; when detection is not sure the import stops and names the candidates.")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write each rejected row, with its line and reason, to this CSV file.")
+              help="Write each row not imported, with its line and reason, to this CSV file (fix it and "
+                   "import it again: its _line and _error columns are ignored).")
 @click.option("--batch-size", type=int, default=None, help="Rows per transaction (default HUB_BATCH_SIZE).")
 @pass_state
 def import_(state: CliState, module: str, file: Path, dry_run: bool, match: str | None,
-            columns_file: Path | None, rejects: Path | None, batch_size: int | None) -> None:
-    """Create or update MODULE records from a CSV FILE (UTF-8, UTF-8 with BOM, or GB18030).
+            columns_file: Path | None, encoding: str | None, rejects: Path | None, batch_size: int | None) -> None:
+    """Create or update MODULE records from a CSV FILE.
 
-    Running the same file again creates and updates nothing. Bad rows are reported with their line
-    number and reason; the others are imported.
+    The file is read whole first: an encoding that cannot be told, a bad header or an unknown column
+    stops the import before anything is written. Bad rows (a stray or unclosed quote, the wrong number
+    of cells, an invalid value) are reported with their line number and reason; the others are
+    imported. Running the same file again, or importing `hub export` output, creates and updates
+    nothing. If a batch fails midway, the lines imported and those not are reported.
 
-    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    Exit status: 0 every row imported; 1 some rows rejected or not imported, or nothing written
+    (the reason on stderr); 2 bad usage.
     """
     columns = csv_import.load_columns(columns_file)
     lines = max(file.read_bytes().count(b"\n"), 1)
     with click.progressbar(length=lines, label=f"importing {module}", file=sys.stderr) as bar:
         report = csv_import.import_csv(state.store, state.context(), module, file, match=match, columns=columns,
                                        dry_run=dry_run, batch_size=batch_size or state.settings.batch_size,
-                                       progress=bar.update)
+                                       progress=bar.update, encoding=encoding)
     for r in report.rejects[:20]:
-        click.echo(f"line {r.line}: {r.reason}", err=True)
+        click.echo(f"line {r.line}: {printable(r.reason)}", err=True)
     if report.rejected > 20:
-        click.echo(f"... and {report.rejected - 20} more rejected rows", err=True)
-    if rejects is not None:
-        header, _, _ = csv_import.read_rows(file)
-        csv_import.write_rejects(report, header, rejects)
-        click.echo(f"rejected rows written to {rejects}", err=True)
-    click.echo(report.summary())
+        click.echo(f"... and {report.rejected - 20} more rows not imported", err=True)
+    if rejects is not None and report.rejects:
+        csv_import.write_rejects(report, rejects)
+        click.echo(f"rows not imported written to {rejects}", err=True)
+    click.echo(printable(report.summary(), multiline=True))
+    if report.rejects or report.stopped:
+        raise click.exceptions.Exit(1)
 
 
 @click.command("export")
@@ -59,10 +69,14 @@ def import_(state: CliState, module: str, file: Path, dry_run: bool, match: str 
 @click.option("--where", "wheres", multiple=True, metavar="COND",
               help="Filter, repeatable: FIELD=VALUE, FIELD!=V, FIELD>V, FIELD>=V, FIELD<V, FIELD<=V, FIELD~TEXT.")
 @click.option("--fields", help="Comma-separated fields to export (default: every field you may see).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File (default: stdout); written only when the export succeeds.")
 @pass_state
 def export(state: CliState, module: str, wheres: tuple[str, ...], fields: str | None, output: Path | None) -> None:
     """Write the MODULE records you may export as CSV (formulas neutralised, hidden fields left out).
+
+    The output imports back unchanged with `hub import`. With -o, the file appears (readable by you
+    only) when the export has succeeded; a failed export leaves none.
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
@@ -71,10 +85,9 @@ def export(state: CliState, module: str, wheres: tuple[str, ...], fields: str | 
     if output is None:
         n = csv_export.export_csv(state.store, state.context(), module, sys.stdout, conditions, names)
     else:
-        with output.open("w", encoding="utf-8-sig", newline="") as fh, click.progressbar(
-                length=1, label=f"exporting {module}", file=sys.stderr) as bar:
-            n = csv_export.export_csv(state.store, state.context(), module, fh, conditions, names,
-                                      progress=lambda k: bar.update(k))
+        with click.progressbar(length=1, label=f"exporting {module}", file=sys.stderr) as bar:
+            n = csv_export.export_file(state.store, state.context(), module, output, conditions, names,
+                                       progress=lambda k: bar.update(k))
     click.echo(f"exported {n} {module}", err=True)
 
 
@@ -122,7 +135,8 @@ def show(state: CliState, module: str, record_id: str) -> None:
     """
     with state.store.reading(state.context()) as tx:
         record = tx.get(module, record_id)
-    click.echo(json.dumps({k: to_json(v) for k, v in record.items()}, ensure_ascii=False, indent=2))
+    click.echo(printable(json.dumps({k: to_json(v) for k, v in record.items()}, ensure_ascii=False, indent=2),
+                         multiline=True))
 
 
 @records.command("search")
@@ -171,7 +185,7 @@ def add_field(state: CliState, module: str, name: str, kind: str, label: str | N
                                   choices=[c.strip() for c in choices.split(",")] if choices else None,
                                   pattern=pattern, sensitive=sensitive)
         tx.audit.add("custom_fields", row.id, "create", {"field": [None, f"{module}.{name}"], "kind": [None, kind]})
-    click.echo(f"added {module}.{name} ({kind})")
+    click.echo(printable(f"added {module}.{name} ({kind})"))
 
 
 @fields_group.command("list")
@@ -193,12 +207,13 @@ def list_fields(state: CliState, module: str | None) -> None:
             extras = [x for x in ("required" if f.required else "", "sensitive" if f.sensitive else "",
                                   "custom" if f.custom else "", "read-only" if f.readonly else "") if x]
             choice = f" [{'|'.join(f.choices)}]" if f.choices else ""
-            click.echo(f"    {f.name:22} {f.kind}{choice} {' '.join(extras)}".rstrip())
+            click.echo(printable(f"    {f.name:22} {f.kind}{choice} {' '.join(extras)}".rstrip()))
 
 
 def _text(value: object) -> str:
+    """A stored value for the terminal: control characters shown escaped (see hub.cli.terminal)."""
     v = to_json(value)
-    return "" if v is None else str(v)
+    return "" if v is None else printable(v)
 
 
 COMMANDS = [import_, export, records, fields_group]

@@ -1,23 +1,26 @@
-"""CSV export: the records an actor may export, hidden fields left out, spreadsheet formulas neutralised."""
+"""CSV export: the records an actor may export, hidden fields left out, spreadsheet formulas neutralised.
+
+Text cells go through hub.core.csv_formulas.neutralise (the OWASP rule); numbers are written as numbers.
+`export_file` writes to a temporary file next to the target and renames it only when the export has
+succeeded, so a failed export leaves no file (and never a header-only one). The file is readable by
+its owner only (it holds personal data), as `tempfile.mkstemp` creates it.
+"""
 
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from hub.core.actor import Context
+from hub.core.csv_formulas import neutralise
 from hub.core.fields import to_json
 from hub.core.read import Condition
 
-#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC_KINDS = ("integer", "decimal")
-
-
-def neutralise(value: str) -> str:
-    """Prefix a would-be formula with an apostrophe so spreadsheets show it as text."""
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def cell(value: Any) -> str:
@@ -49,7 +52,7 @@ def export_csv(store: Any, ctx: Context, module: str, out: TextIO, where: Sequen
             names = list(fields)
         kinds = {n: mod.fields[n].kind for n in names}
         writer = csv.writer(out)
-        writer.writerow(names)
+        writer.writerow([neutralise(n) for n in names])
         for record in tx.iterate(module, where, action="export"):
             writer.writerow([
                 cell(record.get(n)) if kinds[n] in NUMERIC_KINDS else neutralise(cell(record.get(n)))
@@ -62,4 +65,18 @@ def export_csv(store: Any, ctx: Context, module: str, out: TextIO, where: Sequen
         progress(count % 500)
     store.record_event(ctx, module, None, "export",
                        {"count": [None, count], "where": [None, [f"{c.field}{c.op}{c.value}" for c in where]]})
+    return count
+
+
+def export_file(store: Any, ctx: Context, module: str, path: Path, where: Sequence[Condition] = (),
+                fields: Sequence[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """`export_csv` into ``path`` (UTF-8 with BOM), which appears only once the export has succeeded."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+            count = export_csv(store, ctx, module, fh, where, fields, progress)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return count

@@ -1,17 +1,28 @@
-"""CSV import: read a file (UTF-8 with or without BOM, or GB18030), upsert its rows, report every reject.
+"""CSV import: read a whole file (hub.core.csv_reading), upsert its rows, report every row not imported.
 
 Rows are matched to existing records by ``--match FIELD``, else an ``id`` or ``external_id`` column, else
 the module's natural key (contacts: email, products: sku, ...), so importing the same file twice creates
-and updates nothing the second time. Each batch commits on its own; a bad row is reported with its line
-number and reason and never stops the others. A dry run does the same work and rolls it all back.
+and updates nothing the second time. Columns the hub sets itself (``created_at``, ``updated_at``,
+``version``, other read-only fields) and the ``_line``/``_error`` columns of a rejects file are read and
+ignored, so ``hub export`` output imports back as it is; cells neutralised against formulas by Hub's
+CSV writers are restored (hub.core.csv_formulas).
+
+The whole file is read and parsed before the first write; a bad row (unparseable, wrong number of
+cells, invalid value) is reported with its line number and reason and never stops the others. Each
+batch commits on its own; if a batch fails (the database goes away, an access rule refuses the lot),
+the import stops there and the report says which lines were imported and which were not: the rows
+of the failed batch and every row after it are reported as not imported, with the reason. A dry run
+does the same work and rolls it all back.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Callable, Iterator
+import os
+import tempfile
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,12 +31,15 @@ import yaml
 
 from hub.core.actor import Context
 from hub.core.binding import ExternalRef
+from hub.core.csv_formulas import neutralise, restore
+from hub.core.csv_reading import read_csv
 from hub.core.modules import SYSTEM_FIELDS
 from hub.core.write import Row
 from hub.errors import HubError, ValidationError
 
-ENCODINGS = ("utf-8-sig", "gb18030")
 IMPORT_CONNECTOR = "csv-import"
+#: Columns of a ``--rejects`` file, ignored when it is imported again (after its rows were fixed).
+REJECT_COLUMNS = ("_line", "_error")
 
 
 @dataclass
@@ -37,7 +51,7 @@ class Reject:
 
 @dataclass
 class ImportReport:
-    """Counts of what the import did, and each rejected row with its line and reason."""
+    """Counts of what the import did, and each row not imported with its line and reason."""
 
     created: int = 0
     updated: int = 0
@@ -46,56 +60,32 @@ class ImportReport:
     encoding: str = ""
     match: str = ""
     dry_run: bool = False
+    header: list[str] = field(default_factory=list)
+    #: Columns read and not written (set by the hub, or a rejects file's own columns).
+    ignored: list[str] = field(default_factory=list)
+    #: Why the import stopped before the end of the file (a batch failed), or None.
+    stopped: str | None = None
+    #: The lines whose rows were committed (first, last) per batch; empty for a dry run.
+    committed: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
         return len(self.rejects)
 
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
     def summary(self) -> str:
         prefix = "dry run: would have " if self.dry_run else ""
-        return (f"{prefix}created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
+        text = (f"{prefix}created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
                 f"rejected {self.rejected} (matched on {self.match}; read as {self.encoding})")
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """The text of a CSV file and the encoding it was read with (UTF-8, with or without BOM, else GB18030)."""
-    for enc in ENCODINGS:
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    raise ValidationError("file", "is neither UTF-8 nor GB18030 text")
-
-
-def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]], str]:
-    """The header, an iterator of (line number, row) and the encoding."""
-    text, enc = decode(path.read_bytes())
-    sample = text[:8192]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise ValidationError("file", "is empty (no header line)") from None
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        raise ValidationError("header", f"column {dupes[0]!r} appears more than once")
-
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for values in reader:
-            line = reader.line_num
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                yield line, {"__error__": f"has {len(values)} cells; the header has {len(header)}",
-                             **dict(zip(header, values, strict=False))}
-                continue
-            yield line, dict(zip(header, values, strict=True))
-
-    return header, rows(), enc
+        if self.ignored:
+            text += f"; ignored columns: {', '.join(self.ignored)}"
+        if self.stopped:
+            lines = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in self.committed) or "none"
+            text = f"stopped: {self.stopped}\nlines imported: {lines}\n{text}"
+        return text
 
 
 def load_columns(path: Path | None) -> dict[str, str | None]:
@@ -112,18 +102,31 @@ def load_columns(path: Path | None) -> dict[str, str | None]:
 
 def import_csv(store: Any, ctx: Context, module: str, path: Path, *, match: str | None = None,
                columns: dict[str, str | None] | None = None, dry_run: bool = False, batch_size: int = 1000,
-               progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Upsert the rows of ``path`` into ``module``; see the module docstring."""
-    header, rows, enc = read_rows(path)
-    mapping = {h: (columns or {}).get(h, h) for h in header}
+               progress: Callable[[int], None] | None = None, encoding: str | None = None) -> ImportReport:
+    """Upsert the rows of ``path`` into ``module``; see the module docstring.
+
+    A ValidationError (nothing written) when the file as a whole is unusable: its encoding cannot be
+    told or is wrong, its header is empty, repeated or names a field the module lacks, or the match
+    field is missing. Everything else is in the report.
+    """
+    csv_file = read_csv(path, encoding)
+    header = csv_file.header
     with store.reading(ctx) as tx:
         mod = tx.module(module)
+    ignored_fields = {n for n, f in mod.fields.items() if f.readonly or n in SYSTEM_FIELDS} - {"id"}
+    mapping: dict[str, str | None] = {}
+    ignored: list[str] = []
+    for h in header:
+        target = (columns or {}).get(h, h)
+        if (h in REJECT_COLUMNS and h not in (columns or {})) or target in ignored_fields:
+            ignored.append(h)
+            target = None
+        mapping[h] = target
     known = set(mod.writable) | {"id", "external_id"}
     for h, f in mapping.items():
         if f is not None and f not in known:
-            hint = " (it is set by the hub)" if f in SYSTEM_FIELDS else ""
             raise ValidationError(f"header column {h!r}",
-                                  f"{module} has no field {f!r}{hint}; rename it with --columns or remove it")
+                                  f"{module} has no field {f!r}; rename it with --columns or remove it")
     targets = {f for f in mapping.values() if f}
     if match is None:
         match = "id" if "id" in targets else "external_id" if "external_id" in targets else mod.model.natural_key
@@ -134,19 +137,24 @@ def import_csv(store: Any, ctx: Context, module: str, path: Path, *, match: str 
         raise ValidationError("--match", f"{module} has no field {match!r}")
     elif match not in targets:
         raise ValidationError("--match", f"no column of the file maps to {match!r}")
-    report = ImportReport(encoding=enc, match=match, dry_run=dry_run)
+    report = ImportReport(encoding=csv_file.encoding, match=match, dry_run=dry_run, header=header,
+                          ignored=ignored)
+    unreadable = [Reject(p.line, p.row, p.reason) for p in csv_file.problems]
+    report.rejects.extend(unreadable)
+    tags = {n for n, f in mod.fields.items() if f.kind == "tags"}
 
     def to_row(values: dict[str, str]) -> Row:
         data: dict[str, Any] = {}
         for h, v in values.items():
             target = mapping.get(h)
             if target and target not in ("id", "external_id"):
-                data[target] = v
+                value = restore(v)
+                data[target] = [] if target in tags and not value.strip() else value
         if match == "id":
             rid = values.get(_header_of(mapping, "id")) or None
             return Row(data, id=_as_uuid(rid) if rid else None)
         if match == "external_id":
-            ext = (values.get(_header_of(mapping, "external_id")) or "").strip()
+            ext = restore(values.get(_header_of(mapping, "external_id")) or "").strip()
             if not ext:
                 raise ValidationError(f"{module}.external_id", "is empty")
             return Row(data, ref=ExternalRef(IMPORT_CONNECTOR, module, ext))
@@ -155,47 +163,61 @@ def import_csv(store: Any, ctx: Context, module: str, path: Path, *, match: str 
     class _DryRun(Exception):
         pass
 
-    def run_batch(tx: Any, batch: list[tuple[int, dict[str, str]]]) -> None:
+    def run_batch(tx: Any, batch: list[tuple[int, dict[str, str]]]) -> tuple[list[Reject], dict[str, int]]:
+        """The batch's rejects and counts; the caller adds them to the report once the batch has committed."""
+        rejects: list[Reject] = []
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
         prepared: list[tuple[int, dict[str, str], Row]] = []
         for line, values in batch:
-            if "__error__" in values:
-                report.rejects.append(Reject(line, values, f"line {line}: {values.pop('__error__')}"))
-                continue
             try:
                 prepared.append((line, values, to_row(values)))
             except HubError as exc:
-                report.rejects.append(Reject(line, values, str(exc)))
+                rejects.append(Reject(line, values, str(exc)))
         result = tx.write_many(module, [p[2] for p in prepared])
         for (line, values, _), r in zip(prepared, result.results, strict=True):
             if r.status == "rejected":
-                report.rejects.append(Reject(line, values, r.error or "rejected"))
+                rejects.append(Reject(line, values, r.error or "rejected"))
             else:
-                setattr(report, r.status, getattr(report, r.status) + 1)
+                counts[r.status] += 1
+        return rejects, counts
+
+    def book(batch: list[tuple[int, dict[str, str]]], rejects: list[Reject], counts: dict[str, int]) -> None:
+        report.rejects.extend(rejects)
+        for status, n in counts.items():
+            setattr(report, status, getattr(report, status) + n)
+        if not dry_run and counts and sum(counts.values()):
+            report.committed.append((batch[0][0], batch[-1][0]))
         if progress:
             progress(len(batch))
 
-    def batches() -> Iterator[list[tuple[int, dict[str, str]]]]:
-        batch: list[tuple[int, dict[str, str]]] = []
-        for item in rows:
-            batch.append(item)
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-    if dry_run:
-        try:
-            with store.writing(ctx) as tx:
-                for b in batches():
-                    run_batch(tx, b)
-                raise _DryRun
-        except _DryRun:
-            pass
-    else:
-        for b in batches():
-            with store.writing(ctx) as tx:
-                run_batch(tx, b)
+    rows = csv_file.rows
+    chunks = [rows[i:i + batch_size] for i in range(0, len(rows), max(batch_size, 1))]
+    done = 0
+    try:
+        if dry_run:
+            try:
+                with store.writing(ctx) as tx:
+                    for chunk in chunks:
+                        book(chunk, *run_batch(tx, chunk))
+                    raise _DryRun
+            except _DryRun:
+                pass
+        else:
+            for chunk in chunks:
+                with store.writing(ctx) as tx:
+                    outcome = run_batch(tx, chunk)
+                book(chunk, *outcome)
+                done += 1
+    except (Exception, KeyboardInterrupt) as exc:  # the report must say what was and was not imported
+        first = chunks[done][0][0]
+        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, HubError) else str(exc)
+        report.stopped = f"line {first} and after were not imported ({reason})"
+        for chunk in chunks[done:]:
+            report.rejects.extend(Reject(line, values, f"not imported: the import stopped at line {first}")
+                                  for line, values in chunk)
+        if dry_run:  # everything was rolled back
+            report.created = report.updated = report.unchanged = 0
+            report.rejects = list(unreadable)
     report.rejects.sort(key=lambda r: r.line)
     return report
 
@@ -204,19 +226,29 @@ def _header_of(mapping: dict[str, str | None], target: str) -> str:
     return next(h for h, f in mapping.items() if f == target)
 
 
-def _as_uuid(value: str) -> Any:
-    import uuid
-
+def _as_uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value.strip())
     except ValueError:
         raise ValidationError("id", f"{value!r} is not a record id") from None
 
 
-def write_rejects(report: ImportReport, header: list[str], path: Path) -> None:
-    """The rejected rows as CSV (UTF-8 with BOM, so spreadsheets read it), with _line and _error columns."""
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([*header, "_line", "_error"])
-        for r in report.rejects:
-            writer.writerow([*(r.row.get(h, "") for h in header), r.line, r.reason])
+def write_rejects(report: ImportReport, path: Path) -> None:
+    """The rows not imported as CSV (UTF-8 with BOM, so spreadsheets read it), with _line and _error columns.
+
+    Every cell goes through `neutralise` (the rows are other people's input). The file is written whole
+    to a temporary name and renamed, so a failure leaves no half-written file; like an export, it is
+    readable by its owner only.
+    """
+    header = [h for h in report.header if h not in REJECT_COLUMNS]
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow([neutralise(h) for h in [*header, *REJECT_COLUMNS]])
+            for r in report.rejects:
+                writer.writerow([neutralise(c) for c in [*(r.row.get(h, "") for h in header), str(r.line), r.reason]])
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

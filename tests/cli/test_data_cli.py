@@ -29,7 +29,7 @@ def test_import_twice_then_export_round_trip(hub_env: str, tmp_path: Path) -> No
     cols.write_text("Name: last_name\nVorname: first_name\nE-Mail: email\nLand: country\n", encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
     code, out, err = _run("import", "contacts", str(src), "--columns", str(cols), "--rejects", str(rejects))
-    assert code == 0
+    assert code == 1  # a row was rejected
     assert "created 2, updated 0, unchanged 0, rejected 1" in out and "gb18030" in out
     assert "line 4: contacts.email: 'not-an-email' is not a valid e-mail address" in err
     rows = list(csv.DictReader(io.StringIO(rejects.read_text(encoding="utf-8-sig"))))
@@ -48,7 +48,7 @@ def test_dry_run_writes_nothing(hub_env: str, tmp_path: Path) -> None:
     src = tmp_path / "a.csv"
     src.write_text("name,country\nAcme,DE\nGlobex,XX\n", encoding="utf-8-sig")
     code, out, err = _run("import", "accounts", str(src), "--dry-run")
-    assert code == 0 and "dry run: would have created 1" in out and "rejected 1" in out
+    assert code == 1 and "dry run: would have created 1" in out and "rejected 1" in out
     assert "accounts.country: 'XX' is not an ISO 3166 country code" in err
     _, out, err = _run("records", "list", "accounts")
     assert "(0 of 0)" in err
