@@ -391,3 +391,30 @@ def test_a_denied_read_is_audited_in_its_own_transaction(store: Store, ctx: Cont
     with pytest.raises(NotFound), store.reading(org.ctx("alice")) as tx:
         tx.get("contacts", uuid.uuid4())
     assert len(denied_events(store)) == 1
+
+
+def test_a_masked_or_hidden_field_cannot_be_matched_on(store: Store, ctx: Context, org: Org) -> None:
+    """Matching on a masked field would tell, row by row, whether a record in scope holds a value the mask
+    hides (it updates one, or creates one): refused like a filter on it."""
+    _restricted_role(store, ctx)
+    alice = org.ctx("alice")
+    with pytest.raises(ValidationError) as err, store.writing(alice) as tx:
+        tx.upsert("contacts", {"last_name": "Probe", "email": "bob@example.com"}, match="email")
+    assert str(err.value) == "contacts.email: is masked for you, so it cannot be matched on"
+    with pytest.raises(AccessDenied), store.writing(alice) as tx:
+        tx.upsert("contacts", {"last_name": "Probe", "national_id": "NID-bob"}, match="national_id")
+    with store.reading(ctx) as tx:
+        assert tx.count("contacts") == len(LABELS)
+
+
+def test_an_upsert_matches_only_records_in_scope(store: Store, ctx: Context, org: Org) -> None:
+    grant_role(store, ctx, "alice", "contacts-own")
+    with store.writing(org.ctx("alice")) as tx:
+        held = tx.upsert("contacts", {"last_name": "Probe", "email": "bob@example.com"}, match="email")
+        free = tx.upsert("contacts", {"last_name": "Probe", "email": "nobody@example.com"}, match="email")
+        mine = tx.upsert("contacts", {"last_name": "Mine", "email": "alice@example.com"}, match="email")
+    assert (held.status, free.status, mine.status) == ("created", "created", "updated")
+    assert held.id not in org.contacts.values() and mine.id == org.contacts["alice"]
+    with store.reading(ctx) as tx:
+        assert tx.get("contacts", org.contacts["bob"])["last_name"] == "Person-bob"
+    assert denied_events(store) == []  # nothing outside scope was even looked at
