@@ -5,6 +5,7 @@
      "user_filter": "userType eq \\"Employee\\"",                       # optional: which Users are employees
      "group_filter": "displayName sw \\"OU \\"",                        # optional: which Groups are org units
      "org_unit_separator": " / ",                                      # optional: "Sales / China" is under "Sales"
+     "proxy": "http://proxy.example:3128",                             # optional; checked by the guard too
      "allow_internal": ["10.0.0.0/8"]}                                 # the SSRF guard (hub.sync.net)
 
 **Streams.** ``employees`` are SCIM Users (RFC 7643 section 4.1) with the enterprise extension
@@ -30,6 +31,8 @@ SCIM has no feed of deletions: mark leavers inactive or terminated in the HR sys
 **Errors.** Connection failures, timeouts, 429 and 5xx are RetryableError (with the server's
 Retry-After); 401/403 AuthError; a missing endpoint or a refused TLS certificate ConfigError; other 4xx
 PermanentError with the SCIM ``detail``. Redirects are not followed (they could lead past the guard).
+Every connection, to the server or to the ``proxy``, is made through the SSRF guard to an address it
+checked (hub.sync.guarded_http); environment proxies (HTTP(S)_PROXY) are never used.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from hub.errors import AuthError, ConfigError, PermanentError, RetryableError
 from hub.hookspecs import hookimpl
 from hub.sync import net
 from hub.sync.connector import Checkpoint, Connector, Record, Stream
+from hub.sync.guarded_http import guarded_session
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 EMPLOYMENT = "urn:hub:params:scim:schemas:extension:employment:2.0:User"
@@ -105,7 +109,8 @@ class ScimConnector(Connector):
             "ca_bundle": {"type": "string", "minLength": 1,
                           "description": "a CA bundle file to verify the server's certificate with"},
             "proxy": {"type": "string", "pattern": r"^https?://\S+$",
-                      "description": "an HTTP(S) proxy; environment proxies are not used"},
+                      "description": "an HTTP(S) proxy, checked by the SSRF guard like the url; "
+                               "environment proxies are not used"},
             "sorting": {"enum": ["server", "client"], "default": "server",
                         "description": "client: the server cannot sort by meta.lastModified; sort each read here"},
             "resolve_managers": {"type": "boolean", "default": True,
@@ -295,15 +300,13 @@ class ScimConnector(Connector):
     # -- HTTP -----------------------------------------------------------------------------------------
     def _http(self) -> requests.Session:
         if self._session is None:
-            net.Guard.from_config(dict(self.config)).check_url(self.base)
-            session = requests.Session()
+            guard = net.Guard.from_config(dict(self.config))
+            guard.check_url(self.base)
+            session = guarded_session(guard, self.config.get("proxy"))  # the proxy is checked like the url
             session.headers.update({"Authorization": f"Bearer {self.config['token']}",
                                     "Accept": "application/scim+json, application/json",
                                     "User-Agent": "hub-scim-connector/1"})
             session.verify = self.config.get("ca_bundle") or bool(self.config.get("verify_tls", True))
-            session.trust_env = False  # no proxies, netrc or CA settings from the environment: the config says
-            if self.config.get("proxy"):
-                session.proxies = {"https": self.config["proxy"], "http": self.config["proxy"]}
             self._session = session
         return self._session
 

@@ -13,7 +13,6 @@ line and headers, as received), so a test can see whether a bearer token reached
 from __future__ import annotations
 
 import http.client
-import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -126,9 +125,3 @@ def _handler(listener: HttpListener) -> type[BaseHTTPRequestHandler]:
 
     return _Handler
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port on ``host`` that nothing listens on at the moment."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])

@@ -18,10 +18,13 @@ from hub.core.models import Binding, Employee
 from hub.core.store import Store
 from hub.errors import AuthError, ConfigError, PermanentError, RetryableError
 from hub.plugins import plugin_manager
+from hub.sync import net
 from hub.sync.connector import Checkpoint, Record
 from hub.sync.connector_types import connector_types
 from hub.sync.runner import RetryPolicy
 from hub.testing import ConnectorContract
+from hub.testing.dns import FixedResolver
+from hub.testing.http_listener import HttpListener
 from hub.testing.scim_server import SEED_PEOPLE, ScimServer
 
 FAST = RetryPolicy(attempts=8, max_seconds=30, initial=0.05, cap=1.0)
@@ -175,6 +178,55 @@ def test_transient_failures_are_retryable(scim: ScimServer, kind: str, options: 
         list(hr_connector(scim, timeout=0.3).read("employees", None))
     if kind == "429":
         assert caught.value.retry_after == 7
+
+
+@pytest.fixture
+def hr_on_127_0_0_2() -> Iterator[ScimServer]:
+    """The SCIM server on 127.0.0.2, so 127.0.0.1 can stand for an internal address that is not allowed."""
+    with ScimServer(host="127.0.0.2") as server:
+        yield server
+
+
+def test_an_internal_proxy_is_refused_before_any_byte_reaches_it(hr_on_127_0_0_2: ScimServer) -> None:
+    scim = hr_on_127_0_0_2
+    with HttpListener("127.0.0.1") as proxy:
+        conf = {"url": scim.url, "token": scim.token, "allow_internal": ["127.0.0.2"], "proxy": proxy.url}
+        for call in (ScimConnector(conf).check, lambda: list(ScimConnector(conf).read("employees", None))):
+            with pytest.raises(ConfigError, match=r"^proxy: refused: 127\.0\.0\.1 resolves to the internal address"):
+                call()
+        assert proxy.connections == 0 and scim.hits == []
+        allowed = ScimConnector({**conf, "allow_internal": ["127.0.0.2", "127.0.0.1"]})
+        records, _ = read(allowed)
+        assert records and proxy.saw(f"GET {scim.url}/Users") and proxy.saw(f"Bearer {scim.token}")
+
+
+def test_a_redirect_to_an_internal_address_is_not_followed(hr_on_127_0_0_2: ScimServer) -> None:
+    with HttpListener("127.0.0.1") as internal, \
+            HttpListener("127.0.0.2", redirect=f"{internal.url}/scim/v2/Users") as redirector:
+        conf = {"url": f"{redirector.url}/scim/v2", "token": "t0ken", "allow_internal": ["127.0.0.2"]}
+        with pytest.raises(PermanentError, match="redirects are not followed"):
+            ScimConnector(conf).check()
+        assert redirector.connections == 1 and internal.connections == 0
+
+
+def test_each_connection_goes_to_the_address_the_guard_checked(scim: ScimServer) -> None:
+    connector = hr_connector(scim, url=scim.url.replace("127.0.0.1", "hr.test"))  # unknown to the system
+    resolve = FixedResolver("127.0.0.1")
+    connector_guard = net.Guard(("127.0.0.1",), resolve=resolve)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(net.Guard, "from_config", classmethod(lambda cls, config: connector_guard))
+        connector.check()
+    assert scim.hits and set(resolve.calls) == {"hr.test"}
+
+
+def test_a_name_that_rebinds_to_an_internal_address_is_refused(scim: ScimServer) -> None:
+    connector = hr_connector(scim, url=scim.url.replace("127.0.0.1", "hr.test"))
+    rebinding = net.Guard(("127.0.0.2",), resolve=FixedResolver("127.0.0.2", "127.0.0.1"))  # checked, then rebound
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(net.Guard, "from_config", classmethod(lambda cls, config: rebinding))
+        with pytest.raises(ConfigError, match=r"internal address 127\.0\.0\.1"):
+            connector.check()
+    assert scim.hits == []
 
 
 def test_retry_after_as_an_http_date() -> None:

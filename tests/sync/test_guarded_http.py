@@ -10,8 +10,8 @@ import pytest
 from hub.errors import ConfigError
 from hub.sync.guarded_http import guarded_session
 from hub.sync.net import Guard
+from hub.testing.dns import FixedResolver
 from hub.testing.http_listener import HttpListener
-from tests.sync.test_net import resolver
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def allowed() -> Iterator[HttpListener]:
 
 
 def test_the_connection_goes_to_the_address_the_guard_checked(target: HttpListener) -> None:
-    resolve = resolver("127.0.0.1")
+    resolve = FixedResolver("127.0.0.1")
     session = guarded_session(Guard(("127.0.0.1",), resolve=resolve))
     response = session.get(f"http://hr.test:{target.port}/scim", timeout=5)  # the system cannot resolve hr.test
     assert response.status_code == 404 and target.saw("Host: hr.test")
@@ -37,7 +37,7 @@ def test_the_connection_goes_to_the_address_the_guard_checked(target: HttpListen
 
 
 def test_a_name_that_rebinds_to_an_internal_address_is_refused(target: HttpListener) -> None:
-    guard = Guard(("127.0.0.2",), resolve=resolver("127.0.0.2", "127.0.0.1"))
+    guard = Guard(("127.0.0.2",), resolve=FixedResolver("127.0.0.2", "127.0.0.1"))
     url = f"http://hr.test:{target.port}/scim"
     guard.check_url(url)  # the first answer passes the check ...
     with pytest.raises(ConfigError, match=r"internal address 127\.0\.0\.1"):

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from hub.errors import ConfigError
 from hub.sync.net import Guard, internal
+from hub.testing.dns import FixedResolver
 from hub.testing.http_listener import HttpListener
 
 #: (address, internal?, what it is)
@@ -84,32 +83,18 @@ def test_the_guard_refuses_every_internal_literal(address: str, expected: bool, 
         assert Guard().check_url(url) == url
 
 
-def resolver(*answers: str) -> Any:
-    """A getaddrinfo stand-in answering each name with ``answers`` (one per call, the last one repeated)."""
-    calls: list[str] = []
-
-    def resolve(host: str, port: int | None, proto: int = 0) -> list[tuple[Any, ...]]:
-        answer = answers[min(len(calls), len(answers) - 1)]
-        calls.append(host)
-        family = socket.AF_INET6 if ":" in answer else socket.AF_INET
-        return [(family, socket.SOCK_STREAM, proto, "", (answer, port or 0))]
-
-    resolve.calls = calls  # type: ignore[attr-defined]
-    return resolve
-
-
 def test_a_name_that_resolves_to_an_internal_address_is_refused() -> None:
     for answer in ("100.64.0.1", "::ffff:169.254.169.254", "64:ff9b::a00:1", "fec0::1"):
         shown = re.escape(str(ipaddress.ip_address(answer)))
         with pytest.raises(ConfigError, match=rf"hr\.example\.com resolves to the internal address {shown};"):
-            Guard(resolve=resolver(answer)).check_host("hr.example.com", 443)
+            Guard(resolve=FixedResolver(answer)).check_host("hr.example.com", 443)
 
 
 def test_allow_internal_opens_addresses_networks_and_names() -> None:
     assert Guard(("127.0.0.1",)).check_host("127.0.0.1") == [ipaddress.ip_address("127.0.0.1")]
     assert Guard(("10.20.0.0/16",)).check_host("10.20.3.4")
-    assert Guard(("10.20.0.0/16",), resolve=resolver("::ffff:10.20.3.4")).check_host("erp.lan")
-    assert Guard(("erp.lan",), resolve=resolver("10.9.9.9")).check_host("ERP.lan.")
+    assert Guard(("10.20.0.0/16",), resolve=FixedResolver("::ffff:10.20.3.4")).check_host("erp.lan")
+    assert Guard(("erp.lan",), resolve=FixedResolver("10.9.9.9")).check_host("ERP.lan.")
     with pytest.raises(ConfigError, match=r"internal address 10\.21\.0\.1"):
         Guard(("10.20.0.0/16",)).check_host("10.21.0.1")
     with pytest.raises(ConfigError, match="not in allowed_hosts"):
@@ -132,7 +117,7 @@ def listener() -> Iterator[HttpListener]:
 
 
 def test_connect_opens_the_address_that_was_checked(listener: HttpListener) -> None:
-    resolve = resolver("127.0.0.1")
+    resolve = FixedResolver("127.0.0.1")
     guard = Guard(("127.0.0.1",), resolve=resolve)
     with guard.connect("erp.test", listener.port, 5) as sock:  # a name the system resolver does not know
         sock.sendall(b"GET / HTTP/1.1\r\nHost: erp.test\r\nConnection: close\r\n\r\n")
@@ -142,5 +127,5 @@ def test_connect_opens_the_address_that_was_checked(listener: HttpListener) -> N
 
 def test_connect_refuses_before_connecting(listener: HttpListener) -> None:
     with pytest.raises(ConfigError, match=r"internal address 127\.0\.0\.1"):
-        Guard(resolve=resolver("127.0.0.1")).connect("erp.test", listener.port, 5)
+        Guard(resolve=FixedResolver("127.0.0.1")).connect("erp.test", listener.port, 5)
     assert listener.connections == 0
