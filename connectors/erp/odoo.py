@@ -40,6 +40,7 @@ import email.utils
 import http.client
 import json
 import re
+import socket
 import ssl
 import uuid
 import xmlrpc.client
@@ -47,7 +48,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 from xml.parsers.expat import ExpatError
 
 from hub.errors import AuthError, ConfigError, HubError, PermanentError, RetryableError
@@ -165,20 +165,23 @@ def _next_second(when: str) -> str:
 
 
 class _Transport(xmlrpc.client.Transport):
-    """HTTP with a socket timeout, the SSRF guard before every new connection, and no silent resend
-    (xmlrpc.client resends a request once on a reset connection, which could create a record twice)."""
+    """HTTP with a socket timeout, every new connection made through the SSRF guard to an address it
+    checked (no second DNS lookup), and no silent resend (xmlrpc.client resends a request once on a
+    reset connection, which could create a record twice). xmlrpc.client uses no proxies."""
 
     def __init__(self, timeout: float, guard: net.Guard, url: str) -> None:
         super().__init__()
         self.timeout, self.guard, self.url = timeout, guard, url
 
     def make_connection(self, host: Any) -> Any:  # an HTTPConnection (HTTPSConnection for https)
-        if not (self._connection and host == self._connection[0]):
-            parts = urlsplit("//" + (host if isinstance(host, str) else host[0]))
-            self.guard.check_host(parts.hostname or "", parts.port, what=self.url)
         conn = super().make_connection(host)
         conn.timeout = self.timeout
+        conn._create_connection = self._connect  # type: ignore[attr-defined]  # http.client's connect step
         return conn
+
+    def _connect(self, address: tuple[str, int], timeout: Any = None, source_address: Any = None) -> socket.socket:
+        return self.guard.connect(address[0], address[1], timeout, what=self.url,
+                                  open_socket=lambda a: socket.create_connection(a, timeout, source_address))
 
     def request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:
         return self.single_request(host, handler, request_body, verbose)

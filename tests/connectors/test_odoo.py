@@ -25,8 +25,10 @@ from hub.sync import instances, runs
 from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.connector_types import connector_types
 from hub.sync.models import DeadLetter, SyncRun
+from hub.sync.net import Guard
 from hub.sync.runner import RetryPolicy, Runner
 from hub.testing import ConnectorContract, odoo_server
+from hub.testing.dns import FixedResolver
 from hub.testing.odoo_server import OdooServer, serve
 
 TYPES: dict[str, type[Connector]] = {"odoo": OdooConnector}
@@ -244,6 +246,22 @@ def test_an_internal_url_is_refused_without_connecting(server: OdooServer, url: 
         OdooConnector(conf).check()
     with pytest.raises(ConfigError):
         read(OdooConnector(conf), "companies")
+    assert server.requests == 0
+
+
+def test_each_connection_goes_to_the_address_the_guard_checked(server: OdooServer) -> None:
+    connector = OdooConnector(config(server, url=f"http://odoo.test:{server.port}"))  # unknown to the system
+    resolve = FixedResolver("127.0.0.1")
+    connector.guard = Guard(("127.0.0.1",), resolve=resolve)
+    connector.check()
+    assert server.requests > 0 and set(resolve.calls) == {"odoo.test"}
+
+
+def test_a_name_that_rebinds_to_an_internal_address_is_refused(server: OdooServer) -> None:
+    connector = OdooConnector(config(server, url=f"http://odoo.test:{server.port}"))
+    connector.guard = Guard(("127.0.0.2",), resolve=FixedResolver("127.0.0.2", "127.0.0.1"))  # checked, then rebound
+    with pytest.raises(ConfigError, match=r"internal address 127\.0\.0\.1"):
+        connector.check()
     assert server.requests == 0
 
 
