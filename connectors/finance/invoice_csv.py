@@ -13,7 +13,8 @@ a row with the wrong number of cells, broken quoting or an empty key is a row pr
 and the other rows are still read. Blank lines are skipped. Values are strings, as written.
 
 **Writing.** ``render`` writes a header and one row per record (``\\r\\n`` line ends, minimal quoting):
-None is empty, booleans ``true``/``false``, dates ISO, decimals as written, lists joined with ``;``.
+None is empty, booleans ``true``/``false``, dates ISO, decimals as written, lists joined with ``;``;
+text that a spreadsheet would run as a formula gets a leading ``'`` (hub.core.csv_formulas).
 A record whose text the encoding cannot represent is left out and reported, not written half.
 """
 
@@ -27,6 +28,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from hub.core.csv_formulas import neutralise
 
 #: The encodings a finance export may use (UTF-8 with or without BOM, Chinese GB18030, Western legacy).
 ENCODINGS = ("utf-8-sig", "utf-8", "gb18030", "latin-1", "cp1252")
@@ -140,19 +143,26 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
+def cell_of(value: Any) -> str:
+    """``text_of(value)``, text neutralised against spreadsheet formulas (people open these files in one);
+    numbers, dates and booleans are written as they are."""
+    text = text_of(value)
+    return neutralise(text) if isinstance(value, str | list | tuple | dict) else text
+
+
 def render(rows: Sequence[Mapping[str, Any]], columns: Iterable[str], dialect: Dialect) -> tuple[bytes, dict[int, str]]:
     """The file's bytes and the rows left out ({index: why}) because the encoding cannot represent them."""
     names = list(columns)
     codec = "utf-8" if dialect.encoding == "utf-8-sig" else dialect.encoding
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=dialect.delimiter, quotechar=dialect.quotechar, lineterminator="\r\n")
-    writer.writerow(names)
+    writer.writerow([neutralise(n) for n in names])
     body: list[bytes] = []
     failures: dict[int, str] = {}
     for index, row in enumerate(rows):
         line = io.StringIO(newline="")
         csv.writer(line, delimiter=dialect.delimiter, quotechar=dialect.quotechar,
-                   lineterminator="\r\n").writerow([text_of(row.get(c)) for c in names])
+                   lineterminator="\r\n").writerow([cell_of(row.get(c)) for c in names])
         try:
             body.append(line.getvalue().encode(codec))
         except UnicodeEncodeError as e:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hub.core import users
 from hub.core.actor import Actor, Context
-from hub.core.csv_export import export_csv
+from hub.core.csv_export import export_csv, export_file
 from hub.core.read import Condition
 from hub.core.store import Store
 from hub.errors import AccessDenied, ValidationError
@@ -92,3 +93,40 @@ def test_export_respects_hidden_fields_scope_and_the_export_permission(store: St
     assert str(err.value) == "bob may not export contacts"
     # The system sees everything, the secret decrypted.
     assert sorted(r["national_id"] for r in export(store, ctx, "contacts")) == ["N-1", "N-2"]
+
+
+def test_cells_hidden_behind_spaces_a_bom_full_width_forms_or_a_line_feed_are_neutralised(
+        store: Store, ctx: Context) -> None:
+    values = {"last_name": " =1+2", "first_name": "\uff1dcmd|' /C calc'!A0", "city": "\ufeff@SUM(A1)",
+              "job_title": "\n=HYPERLINK(\"http://evil\")", "department": "\u3000+1"}
+    with store.writing(ctx) as tx:
+        tx.create("contacts", values)
+    [row] = export(store, ctx, "contacts")
+    for name, value in values.items():
+        assert row[name] == "'" + value, name
+
+
+def test_a_failed_export_to_a_file_leaves_no_file(store: Store, ctx: Context, tmp_path: Path) -> None:
+    with store.writing(ctx) as tx:
+        tx.create("contacts", {"last_name": "Li"})
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    target = folder / "out.csv"
+    with pytest.raises(ValidationError):
+        export_file(store, ctx, "contacts", target, fields=["last_name", "shoe_size"])
+    assert list(folder.iterdir()) == []
+
+    def fail_midway(n: int) -> None:
+        raise OSError("disk full")
+
+    target.write_text("the previous export\n", encoding="utf-8")
+    with store.writing(ctx) as tx:
+        for i in range(600):
+            tx.create("contacts", {"last_name": f"L{i}"})
+    with pytest.raises(OSError, match="disk full"):
+        export_file(store, ctx, "contacts", target, fields=["last_name"], progress=fail_midway)
+    assert list(folder.iterdir()) == [target]
+    assert target.read_text(encoding="utf-8") == "the previous export\n"
+    assert export_file(store, ctx, "contacts", target, fields=["last_name"]) == 601
+    assert target.read_bytes().startswith(b"\xef\xbb\xbflast_name\r\n")
+    assert list(folder.iterdir()) == [target]

@@ -6,9 +6,11 @@ import csv
 import datetime as dt
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.core.actor import Context
@@ -17,7 +19,7 @@ from hub.core.csv_import import import_csv, write_rejects
 from hub.core.models import AuditEvent
 from hub.core.modules import define_custom_field
 from hub.core.read import Condition
-from hub.core.store import Store
+from hub.core.store import Store, Tx
 from hub.errors import ValidationError
 
 HEADER = ["first_name", "last_name", "email", "birthday", "language", "segment", "city"]
@@ -259,3 +261,89 @@ def test_an_empty_file_or_a_bad_header_is_a_validation_error(store: Store, ctx: 
     with pytest.raises(ValidationError) as err:
         import_csv(store, ctx, "contacts", dupes)
     assert str(err.value) == "header: column 'email' appears more than once"
+
+
+def test_an_export_imports_back_unchanged(store: Store, ctx: Context, tmp_path: Path) -> None:
+    with store.writing(ctx) as tx:
+        account = tx.create("accounts", {"name": "=Acme", "credit_limit": "-5", "country": "DE"})
+        tx.create("contacts", {"last_name": "Li", "email": "li@example.cn", "tags": [], "mobile": "+86 138 0013 8000",
+                               "account_id": account["id"], "birthday": "1990-01-02", "do_not_email": True})
+        tx.create("contacts", {"last_name": " =1+2", "first_name": "'=quoted", "email": "wu@example.cn",
+                               "tags": ["vip", "=x"], "city": "\uff1dcmd"})
+    for module in ("contacts", "accounts"):
+        out = io.StringIO()
+        export_csv(store, ctx, module, out)
+        path = tmp_path / f"{module}.csv"
+        path.write_text(out.getvalue(), encoding="utf-8-sig")
+        report = import_csv(store, ctx, module, path)
+        assert (report.created, report.updated, report.unchanged, report.rejected) == (0, 0, 2 if module ==
+                                                                                      "contacts" else 1, 0)
+        assert report.match == "id"
+        assert report.ignored == ["created_at", "updated_at", "deleted_at", "version"]
+    # Chosen fields, renamed by a column map, matched on e-mail: still nothing to change.
+    out = io.StringIO()
+    export_csv(store, ctx, "contacts", out, fields=["email", "last_name", "first_name", "tags", "city"])
+    renamed = out.getvalue().replace("email,last_name,first_name,tags,city", "E-Mail,Name,Vorname,Tags,Ort", 1)
+    path = tmp_path / "renamed.csv"
+    path.write_text(renamed, encoding="utf-8")
+    columns: dict[str, str | None] = {"E-Mail": "email", "Name": "last_name", "Vorname": "first_name",
+                                      "Tags": "tags", "Ort": "city"}
+    report = import_csv(store, ctx, "contacts", path, columns=columns)
+    assert (report.created, report.updated, report.unchanged, report.rejected) == (0, 0, 2, 0)
+    with store.reading(ctx) as tx:
+        [wu] = tx.query("contacts", [Condition("email", "=", "wu@example.cn")])
+    assert (wu["last_name"], wu["first_name"], wu["tags"], wu["city"]) == (" =1+2", "'=quoted", ["=x", "vip"],
+                                                                           "\uff1dcmd")
+
+
+def test_a_failed_batch_stops_the_import_with_a_report(store: Store, ctx: Context, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [contact_row(i) for i in range(7)]
+    rows[1]["email"] = "bad@"
+    path = write_csv(tmp_path / "contacts.csv", ["first_name", "last_name", "email"],
+                     [{k: r[k] for k in ("first_name", "last_name", "email")} for r in rows])
+    calls = []
+    write_many = Tx.write_many
+
+    def fail_second(self: Tx, module: str, batch: Any, all_or_nothing: bool = False) -> Any:
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return write_many(self, module, batch, all_or_nothing)
+
+    monkeypatch.setattr(Tx, "write_many", fail_second)
+    report = import_csv(store, ctx, "contacts", path, batch_size=3)
+    assert report.stopped is not None
+    assert report.stopped.startswith("line 5 and after were not imported (OperationalError: ")
+    assert "database is locked" in report.stopped
+    assert report.committed == [(2, 4)]
+    assert (report.created, report.rejected) == (2, 5)
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (3, "contacts.email: 'bad@' is not a valid e-mail address"),
+        *[(line, "not imported: the import stopped at line 5") for line in range(5, 9)]]
+    assert report.summary().startswith("stopped: line 5 and after were not imported")
+    assert "lines imported: 2-4\n" in report.summary()
+    assert count(store, ctx) == 2
+    # The rejects file holds every row not imported; fixed, it imports as it is.
+    rejects = tmp_path / "rejects.csv"
+    write_rejects(report, rejects)
+    fixed = rejects.read_text(encoding="utf-8-sig").replace("bad@", "fixed@example.com")
+    rejects.write_text(fixed, encoding="utf-8")
+    monkeypatch.setattr(Tx, "write_many", write_many)
+    again = import_csv(store, ctx, "contacts", rejects)
+    assert (again.created, again.rejected, again.ignored) == (5, 0, ["_line", "_error"])
+    assert count(store, ctx) == 7
+
+
+def test_the_rejects_file_neutralises_formulas(store: Store, ctx: Context, tmp_path: Path) -> None:
+    path = tmp_path / "evil.csv"
+    path.write_text('last_name,email\n"=cmd|\' /C calc\'!A0", bad@\n" @SUM(A1)",also-bad\n\uff1dx,@x\n',
+                    encoding="utf-8")
+    report = import_csv(store, ctx, "contacts", path)
+    assert report.rejected == 3
+    rejects = tmp_path / "rejects.csv"
+    write_rejects(report, rejects)
+    back = list(csv.reader(io.StringIO(rejects.read_text(encoding="utf-8-sig"))))
+    cells = [c for row in back[1:] for c in row]
+    assert "'=cmd|' /C calc'!A0" in cells and "' @SUM(A1)" in cells and "'\uff1dx" in cells and "'@x" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\uff1d") or c.startswith(" @")]
