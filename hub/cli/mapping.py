@@ -148,8 +148,8 @@ def test_cmd(file: Path, check_fields: bool) -> None:
 def preview_cmd(file: Path, sample: Path, fmt: str, direction: str, check_fields: bool) -> None:
     """Map the --sample records with FILE: per record and field the source, the result and any error.
 
-    Exit status: 0 every sample record was mapped or skipped; 1 a record failed (each shown with its field and
-    reason), or an error; 2 bad usage.
+    Exit status: 0 the report was shown (failed records included: each names the field and why); 1 the
+    spec or the sample is not valid, or an error; 2 bad usage.
     """
     from hub.mappings import preview, read_jsonl, render_json, render_table
 
@@ -158,33 +158,57 @@ def preview_cmd(file: Path, sample: Path, fmt: str, direction: str, check_fields
         records = list(read_jsonl(sample))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    report = preview(compiled, records, direction="outbound" if direction == "outbound" else "inbound")
+    report = preview(compiled, records, direction="outbound" if direction == "outbound" else "inbound",
+                     fields=_fields_of(compiled.module) if check_fields else None)
     click.echo(render_json(report) if fmt == "json" else render_table(report))
+
+
+def _fields_of(module: str) -> Any:
+    """The module's field definitions, custom fields included when the database is readable (else None:
+    the built-in ones are used)."""
+    if not _database_exists():
+        return None
+    from hub.core.modules import module_def
+
+    try:
+        with _session() as session:
+            return module_def(module, session).fields
+    except (SQLAlchemyError, HubError):
+        return None
 
 
 @mapping.command("save")
 @click.argument("file", type=_FILE)
 @click.option("-m", "--comment", help="Why this version (kept with it).")
 @click.option("--actor", help="Who saves (default: cli:<your login>).")
+@click.option("--force", is_flag=True, help="Save even when an embedded test fails.")
 @_fields_option
 @_reporting
-def save_cmd(file: Path, comment: str | None, actor: str | None, check_fields: bool) -> None:
-    """Validate FILE and store it as the mapping's next version (nothing new when unchanged).
+def save_cmd(file: Path, comment: str | None, actor: str | None, check_fields: bool, force: bool) -> None:
+    """Validate FILE, run its embedded tests and store it as the mapping's next version (nothing new when
+    unchanged). A spec whose tests fail is not saved (each failure is listed) unless --force.
 
     Exit status: 0 saved (or unchanged); 1 the spec is invalid, an embedded test fails (without --force), or an
     error; 2 bad usage.
     """
-    from hub.mappings import versions
+    from hub.mappings import render_results, versions
+    from hub.mappings.testcases import TestsFailed
 
     with _session() as session:
         before = {v.version for v in versions.versions(session, _name_of(file))}
-        row = versions.save(
-            session,
-            file.read_text(encoding="utf-8"),
-            _actor(actor),
-            comment=comment,
-            catalog=_catalog(session) if check_fields else None,
-        )
+        try:
+            row = versions.save(
+                session,
+                file.read_text(encoding="utf-8"),
+                _actor(actor),
+                comment=comment,
+                catalog=_catalog(session) if check_fields else None,
+                force=force,
+            )
+        except TestsFailed as exc:
+            click.echo(render_results(exc.results), err=True)
+            raise click.ClickException(f"{_name_of(file)}: not saved: an embedded test fails (--force saves it "
+                                       "anyway)") from None
         verb = "unchanged, still" if row.version in before else "saved as"
         click.echo(f"{row.name}: {verb} version {row.version} ({row.spec_hash[:12]})")
 

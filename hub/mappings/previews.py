@@ -1,5 +1,8 @@
 """Previewing a mapping on sample records: per record, per field, the source value, result and error.
 
+Inbound, each value is also checked as the record store would check it (the target module's field
+definitions): a record with a value the store would refuse counts as failed, naming the field and why.
+
 Besides the per-record detail the report warns about rules that never fired on the sample (their
 ``when`` was always false, or their source always missing or null), a filter that skipped every
 record, and source fields no sample record contains (often a typo in a ``from`` path).
@@ -9,16 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any, Literal
 
+from hub.errors import ValidationError
 from hub.mappings.model import DirectionName
 from hub.mappings.paths import format_path, has_path
 
 if TYPE_CHECKING:
+    from hub.core.fields import FieldDef
     from hub.mappings.compiler import CompiledMapping
 
 
@@ -109,9 +114,15 @@ def read_jsonl(path: str | FilePath) -> Iterator[Any]:
                 raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
 
 
-def preview(mapping: CompiledMapping, records: Iterable[Any], *, direction: DirectionName = "inbound") -> PreviewReport:
-    """Run ``mapping`` over ``records`` with full tracing (slower than the compiled path, never raises)."""
+def preview(mapping: CompiledMapping, records: Iterable[Any], *, direction: DirectionName = "inbound",
+            fields: Mapping[str, FieldDef] | None = None) -> PreviewReport:
+    """Run ``mapping`` over ``records`` with full tracing (slower than the compiled path, never raises).
+
+    Inbound values are checked with ``fields`` (name -> definition; default: the target module's built-in
+    fields, so pass the catalog's to include custom fields).
+    """
     compiled = mapping.inbound if direction == "inbound" else mapping.outbound
+    checks = _target_fields(mapping.module, fields) if direction == "inbound" else {}
     rules = compiled.direction.rules
     fired = dict.fromkeys((rule.target for rule in rules), False)
     when_true = dict.fromkeys(fired, False)
@@ -129,16 +140,36 @@ def preview(mapping: CompiledMapping, records: Iterable[Any], *, direction: Dire
         if traced.skipped:
             out.append(RecordPreview(index, "skipped"))
             continue
-        fields = []
+        shown = []
+        invalid = []
         for rule, outcome in zip(rules, traced.fields, strict=True):
             when_true[rule.target] |= outcome.written
             if outcome.written and (outcome.source is not None or rule.source.kind == "value"):
                 fired[rule.target] = True
             error = None if outcome.error is None else f"{outcome.error.transform}: {outcome.error.problem}"
-            fields.append(FieldPreview(rule.target, outcome.source, outcome.value, error, outcome.written))
-        status: Literal["mapped", "failed"] = "failed" if traced.failed else "mapped"
-        out.append(RecordPreview(index, status, None, fields, [str(w) for w in traced.warnings]))
+            if error is None and outcome.written and rule.target in checks:
+                try:
+                    checks[rule.target].clean(mapping.module, outcome.value)
+                except ValidationError as exc:
+                    error = f"invalid: {exc.problem}"
+                    invalid.append(f"{rule.target} ({exc.problem})")
+            shown.append(FieldPreview(rule.target, outcome.source, outcome.value, error, outcome.written))
+        status: Literal["mapped", "failed"] = "failed" if traced.failed or invalid else "mapped"
+        problem = f"invalid values: {'; '.join(invalid)}" if invalid and not traced.failed else None
+        out.append(RecordPreview(index, status, problem, shown, [str(w) for w in traced.warnings]))
     return PreviewReport(mapping.name, direction, out, _warnings(compiled.direction, out, fired, when_true, present))
+
+
+def _target_fields(module: str, fields: Mapping[str, FieldDef] | None) -> Mapping[str, FieldDef]:
+    """The field definitions inbound values are checked with (none for a module the store does not know)."""
+    if fields is not None:
+        return fields
+    from hub.core.modules import module_def
+
+    try:
+        return module_def(module).fields
+    except ValidationError:
+        return {}
 
 
 def _warnings(
@@ -152,7 +183,7 @@ def _warnings(
     if not records:
         return ["the sample has no records"]
     side = "source" if direction.name == "inbound" else "hub"
-    evaluated = [r for r in records if r.status != "skipped" and r.error is None]
+    evaluated = [r for r in records if r.status != "skipped" and (r.error is None or r.fields)]
     if not evaluated:
         if all(r.status == "skipped" for r in records):
             warnings.append(f"filter: skipped every record of the sample ({len(records)})")

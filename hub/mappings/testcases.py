@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from hub.errors import MappingError
+from hub.errors import MappingError, ValidationError
 from hub.mappings.model import TestCase
 from hub.mappings.paths import get_path, has_path, parse_path
 
@@ -102,6 +102,28 @@ def run_case(mapping: CompiledMapping, case: TestCase) -> TestResult:
 def run_tests(mapping: CompiledMapping) -> list[TestResult]:
     """Run every embedded test of the mapping's spec."""
     return [run_case(mapping, case) for case in mapping.spec.tests]
+
+
+class TestsFailed(ValidationError):
+    """A spec whose embedded tests do not all pass (``results`` has every test's outcome)."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, name: str, results: list[TestResult]) -> None:
+        self.results = results
+        failed = [r for r in results if not r.passed]
+        detail = "; ".join(
+            f"{r.case.name}: {r.problem or ', '.join(str(d) for d in r.diffs)}" for r in failed
+        )
+        super().__init__("tests", f"{name}: {len(failed)} of {len(results)} embedded tests fail: {detail}")
+
+
+def check_tests(mapping: CompiledMapping) -> list[TestResult]:
+    """Run the embedded tests; TestsFailed when one fails."""
+    results = run_tests(mapping)
+    if any(not r.passed for r in results):
+        raise TestsFailed(mapping.name, results)
+    return results
 
 
 def render_results(results: list[TestResult]) -> str:

@@ -59,10 +59,18 @@ class MappingPin(Base):
     pinned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-def _not_found(name: str, version: int | None) -> Exception:
+def _not_found(session: Session, name: str, version: int | None) -> Exception:
+    """NotFound saying "no mapping named NAME" (with close names), or which versions NAME has."""
     from hub.errors import NotFound
 
-    return NotFound("mappings", name if version is None else f"{name} v{version}")
+    error = NotFound("mappings", name if version is None else f"{name} v{version}")
+    have = [v.version for v in versions(session, name)]
+    if have:
+        error.args = (f"mapping {name!r} has no version {version}; versions: {', '.join(map(str, have))}",)
+    else:
+        close = difflib.get_close_matches(name, names(session), n=3)
+        error.args = (f"no mapping named {name!r}" + (f"; did you mean {', '.join(close)}?" if close else ""),)
+    return error
 
 
 def versions(session: Session, name: str) -> list[MappingVersion]:
@@ -97,7 +105,7 @@ def get(session: Session, name: str, version: int | None = None) -> MappingVersi
         query = select(MappingVersion).where(MappingVersion.name == name, MappingVersion.version == version)
         found = session.scalars(query).first()
     if found is None:
-        raise _not_found(name, version)
+        raise _not_found(session, name, version)
     return found
 
 
@@ -127,14 +135,20 @@ def save(
     comment: str | None = None,
     catalog: Catalog | None = None,
     tables: Mapping[str, Mapping[Any, Any]] | None = None,
+    force: bool = False,
 ) -> MappingVersion:
     """Validate and store a spec; a new version only when its canonical content changed.
 
-    Returns the new version, or the latest one unchanged. SpecError when the spec is invalid.
+    Returns the new version, or the latest one unchanged. SpecError when the spec is invalid; TestsFailed
+    (listing each failing test) when one of its embedded tests fails, unless ``force``.
     """
-    from hub.mappings.spec import validate
+    from hub.mappings.compiler import compile_mapping
+    from hub.mappings.testcases import check_tests
 
-    spec = validate(spec_text, catalog=catalog, tables=tables)
+    compiled = compile_mapping(spec_text, catalog=catalog, tables=tables)
+    if not force:
+        check_tests(compiled)
+    spec = compiled.spec
     return _add(session, spec.name, spec.text, spec.hash, actor, comment)
 
 

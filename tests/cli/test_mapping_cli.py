@@ -146,7 +146,8 @@ def test_versions_lifecycle(env: str, tmp_path: Path) -> None:
     assert saved.exit_code == 0, saved.output
     assert saved.stdout.startswith("erp_partner: saved as version 1 (")
     assert run("save", spec).stdout.startswith("erp_partner: unchanged, still version 1")
-    changed = write(tmp_path, SPEC.replace("[strip]}", "[strip, upper]}"), "v2.yaml")
+    changed = write(tmp_path, SPEC.replace("[strip]}", "[strip, upper]}").replace("{name: Acme,", "{name: ACME,"),
+                    "v2.yaml")
     assert run("save", changed, "--actor", "bob").stdout.startswith("erp_partner: saved as version 2")
 
     listing = run("versions", "erp_partner")
@@ -174,7 +175,7 @@ def test_versions_lifecycle(env: str, tmp_path: Path) -> None:
 def test_version_commands_fail_cleanly(env: str, tmp_path: Path) -> None:
     assert run("versions", "ghost").exit_code == 1
     missing = run("diff", "ghost", "1", "2")
-    assert missing.exit_code == 1 and "no record with id ghost v1" in missing.stderr
+    assert missing.exit_code == 1 and "no mapping named 'ghost'" in missing.stderr
     assert run("pin", "ghost", "1").exit_code == 1
     bad = run("save", write(tmp_path, "mapping: x\n"))
     assert bad.exit_code == 1 and "source: missing" in bad.stderr
@@ -188,3 +189,36 @@ def test_checking_a_spec_does_not_create_a_database(tmp_path: Path, monkeypatch:
     assert result.exit_code == 0, result.output
     assert "note: custom fields not checked (no database yet)" in result.stderr
     assert not database.exists()
+
+
+def test_save_refuses_a_spec_whose_tests_fail_unless_forced(env: str, tmp_path: Path) -> None:
+    broken = write(tmp_path, SPEC.replace("[strip]}", "[strip, upper]}"))
+    refused = run("save", broken)
+    assert refused.exit_code == 1
+    assert "FAIL  company (tests[0], inbound)" in refused.stderr
+    assert "name: expected 'Acme', got 'ACME'" in refused.stderr
+    assert "erp_partner: not saved: an embedded test fails (--force saves it anyway)" in refused.stderr
+    assert run("versions", "erp_partner").exit_code == 1  # nothing was stored
+    forced = run("save", broken, "--force")
+    assert forced.exit_code == 0 and forced.stdout.startswith("erp_partner: saved as version 1")
+
+
+def test_show_of_an_unknown_mapping_names_it_and_close_ones(env: str, tmp_path: Path) -> None:
+    assert run("save", write(tmp_path, SPEC)).exit_code == 0
+    unknown = run("show", "NAME")
+    assert unknown.exit_code == 1 and "no mapping named 'NAME'" in unknown.stderr
+    assert "no record with id" not in unknown.stderr
+    close = run("show", "erp_partnr")
+    assert "no mapping named 'erp_partnr'; did you mean erp_partner?" in close.stderr
+
+
+def test_preview_counts_values_the_store_refuses_as_failed(env: str, tmp_path: Path) -> None:
+    sample = tmp_path / "sample.jsonl"
+    rows = [{"name": "A", "email": "not-an-email", "is_company": True},
+            {"name": "B", "email": "b@example.com", "is_company": True}]
+    sample.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    table = run("preview", write(tmp_path, SPEC), "--sample", str(sample))
+    assert table.exit_code == 0, table.output
+    assert "record 1: failed - invalid values: email ('not-an-email' is not a valid e-mail address)" in table.stdout
+    assert "record 2: mapped" in table.stdout
+    assert "1 mapped, 0 skipped, 1 failed" in table.stdout

@@ -101,3 +101,15 @@ def test_read_jsonl(tmp_path: Path) -> None:
     bad.write_text('{"a": 1}\n{"a": \n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad\.jsonl:2: not valid JSON"):
         list(read_jsonl(bad))
+
+
+def test_values_the_target_field_refuses_fail_the_record(make: Make) -> None:
+    m = make({"name": {"from": "name"}, "email": {"from": "mail"}, "credit_limit": {"from": "limit"}})
+    report = preview(m, [{"name": "A", "mail": "not-an-email", "limit": "lots"},
+                         {"name": "B", "mail": "b@example.com", "limit": "10"}])
+    assert report.counts() == {"mapped": 1, "failed": 1, "skipped": 0}
+    bad = report.records[0]
+    assert bad.error == ("invalid values: email ('not-an-email' is not a valid e-mail address); "
+                         "credit_limit ('lots' is not a number)")
+    assert {f.field: f.error for f in bad.fields}["email"] == "invalid: 'not-an-email' is not a valid e-mail address"
+    assert "1 mapped, 0 skipped, 1 failed" in render_table(report)

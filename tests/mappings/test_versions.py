@@ -20,10 +20,12 @@ from hub.core.models.base import Base
 from hub.errors import NotFound
 from hub.mappings import versions
 from hub.mappings.problems import SpecError
+from hub.mappings.testcases import TestsFailed
 from hub.mappings.versions import MappingPin, MappingVersion
 from tests.mappings.samples import CATALOG, EXAMPLE
 
-V2 = EXAMPLE.replace("transform: [strip]}", "transform: [strip, title]}")
+V2 = EXAMPLE.replace("transform: [strip]}", "transform: [strip, title]}").replace(
+    'expect: {name: "Acme GmbH"', 'expect: {name: "Acme Gmbh"')  # its embedded test follows the change
 
 
 @pytest.fixture
@@ -59,6 +61,27 @@ def test_save_validates_first(session: Session) -> None:
     with pytest.raises(SpecError, match="unknown target field 'created_on'"):
         versions.save(session, EXAMPLE, "alice", catalog={"accounts": CATALOG["accounts"] - {"created_on"}})
     assert versions.versions(session, "erp_partner_to_account") == []
+
+
+def test_a_spec_whose_embedded_tests_fail_is_not_saved_unless_forced(session: Session) -> None:
+    broken = EXAMPLE.replace("transform: [strip]}", "transform: [strip, upper]}")
+    with pytest.raises(TestsFailed) as caught:
+        versions.save(session, broken, "alice")
+    assert "1 of 2 embedded tests fail: a company: name: expected 'Acme GmbH', got 'ACME GMBH'" in str(caught.value)
+    assert [r.passed for r in caught.value.results] == [False, True]
+    assert versions.versions(session, "erp_partner_to_account") == []
+    forced = versions.save(session, broken, "alice", force=True)
+    assert forced.version == 1
+
+
+def test_unknown_names_and_versions_say_so(session: Session) -> None:
+    versions.save(session, EXAMPLE, "alice")
+    with pytest.raises(NotFound, match=r"^no mapping named 'erp_partner'; did you mean erp_partner_to_account\?$"):
+        versions.get(session, "erp_partner")
+    with pytest.raises(NotFound, match=r"^no mapping named 'zzz'$"):
+        versions.get(session, "zzz")
+    with pytest.raises(NotFound, match=r"^mapping 'erp_partner_to_account' has no version 4; versions: 1$"):
+        versions.get(session, "erp_partner_to_account", 4)
 
 
 def test_get_latest_pinned_and_missing(session: Session) -> None:
