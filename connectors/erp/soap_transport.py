@@ -6,12 +6,14 @@ imports are allowed, what the WSDL imports) or posts to (the service address) mu
 * use http or https (zeep would otherwise open ``file://`` and local paths named by a WSDL);
 * name a host the instance may contact: loads only the WSDL's own host, posts only the WSDL's host (or
   the configured ``endpoint``'s), so a WSDL cannot send the credentials elsewhere;
-* pass the SSRF guard (``hub.sync.net.Guard``): no internal address unless ``allow_internal`` lists it.
+* pass the SSRF guard (``hub.sync.net.Guard``): no internal address unless ``allow_internal`` lists it;
+  the connection itself is opened to the address the guard checked (``hub.sync.guarded_http``), so a
+  name that resolves differently a second time (DNS rebinding) cannot reach an internal address.
 
-Redirects are not followed. Every request has the connect/read timeout and an overall deadline, and a
-response larger than the limit is cut off. A loaded document with a DTD (``<!DOCTYPE``) or entity
-declaration is refused before any XML parser expands anything; zeep parses with ``forbid_dtd``,
-``forbid_entities`` and ``forbid_external`` as well.
+Redirects are not followed, and proxies from the environment (HTTP(S)_PROXY) are not used. Every request
+has the connect/read timeout and an overall deadline, and a response larger than the limit is cut off. A
+loaded document with a DTD (``<!DOCTYPE``) or entity declaration is refused before any XML parser expands
+anything; zeep parses with ``forbid_dtd``, ``forbid_entities`` and ``forbid_external`` as well.
 
 ``translate`` maps what zeep, requests and the socket raise to Hub's errors: SOAP Client faults (bad data)
 and 4xx are PermanentError, 401/403 AuthError; Server faults, 429/5xx, timeouts, resets and malformed
@@ -33,6 +35,7 @@ import zeep.exceptions as zx
 from lxml import etree
 
 from hub.errors import AuthError, ConfigError, HubError, PermanentError, RetryableError
+from hub.sync.guarded_http import guarded_session
 from hub.sync.net import Guard
 
 #: SOAP fault codes (their local part, lower case) that mean "the request was wrong" and "try again".
@@ -47,9 +50,8 @@ class GuardedTransport(zeep.Transport):
 
     def __init__(self, guard: Guard, load_hosts: Collection[str], post_hosts: Collection[str], timeout: float,
                  max_bytes: int, auth: tuple[str, str] | None = None) -> None:
-        session = requests.Session()
+        session = guarded_session(guard)  # every connection to an address the guard checked; no env proxies
         session.auth = auth
-        session.max_redirects = 0
         super().__init__(timeout=timeout, operation_timeout=timeout, session=session)
         for prefix in list(session.adapters):
             if not prefix.startswith(("http://", "https://")):

@@ -27,7 +27,8 @@ entry is a failed record ``<file>:<line or id>`` (see Record.failed). The engine
 name, then renames it, and records the results in ``<path>/.hub-sent/<digest>.json``; a repeated key
 returns those results and uploads nothing.
 
-**Security.** The host must pass the instance's SSRF guard (hub.sync.net) before any connection; host keys
+**Security.** The host must pass the instance's SSRF guard (hub.sync.net) before any connection, and the
+socket is opened by the guard to an address it checked (``Guard.connect``: no second DNS lookup); host keys
 are pinned (``known_hosts`` lines, paramiko's RejectPolicy: an unknown or changed key is an AuthError and
 nothing is read); connect, banner and authentication have timeouts, and so has every SFTP operation.
 """
@@ -52,7 +53,6 @@ import paramiko
 from connectors.finance import camt053, invoice_csv
 from connectors.finance.sftp_remote import (
     Remote,
-    connect_socket,
     fingerprint,
     free_name,
     load_private_key,
@@ -165,8 +165,7 @@ class SftpFinanceConnector(Connector):
         if self._sftp is not None and transport is not None and transport.is_active():
             return self._sftp
         self.close()
-        addresses = net.Guard.from_config(dict(self.config)).check_host(self.host, self.port, what=self.where)
-        sock = connect_socket([str(a) for a in addresses], self.port, self.timeout)
+        sock = net.Guard.from_config(dict(self.config)).connect(self.host, self.port, self.timeout, what=self.where)
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         pinned = client.get_host_keys()

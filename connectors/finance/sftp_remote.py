@@ -16,9 +16,7 @@ import hashlib
 import io
 import json
 import posixpath
-import socket
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,17 +42,6 @@ class Remote:
     @property
     def fp(self) -> str:
         return f"{self.size}:{self.mtime}"
-
-
-def connect_socket(addresses: Sequence[str], port: int, timeout: float) -> socket.socket:
-    """A TCP connection to the first address (as the guard resolved them) that answers."""
-    error: OSError | None = None
-    for address in addresses:
-        try:
-            return socket.create_connection((address, port), timeout=timeout)
-        except OSError as e:
-            error = e
-    raise error or OSError("no address to connect to")
 
 
 def makedirs(sftp: paramiko.SFTPClient, folder: str) -> None:

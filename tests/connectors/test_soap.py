@@ -8,6 +8,7 @@ through Hub's engine (Runner.execute) on SQLite and PostgreSQL with the shipped 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -32,8 +33,11 @@ from hub.sync import instances, runs
 from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.connector_types import connector_types
 from hub.sync.models import DeadLetter, SyncRun
+from hub.sync.net import Guard
 from hub.sync.runner import RetryPolicy, Runner
 from hub.testing import ConnectorContract
+from hub.testing.dns import FixedResolver
+from hub.testing.http_listener import HttpListener
 from hub.testing.nav_page import CONFLICT
 from hub.testing.soap_server import SoapServer, serve
 
@@ -266,6 +270,38 @@ def test_a_wsdl_naming_another_service_address_is_refused_before_posting(server:
     with pytest.raises(ConfigError, match=re.escape("refused to post to 'http://10.255.255.1")):
         NavConnector({**nav_config(server), "wsdl": server.variant_url("elsewhere")}).check()
     assert [r[0] for r in server.requests] == ["GET"]
+
+
+def by_name(server: SoapServer, guard: Guard) -> NavConnector:
+    """The service reached as soap.test (a name only ``guard``'s resolver knows), WSDL and endpoint alike."""
+    url = server.url.replace("127.0.0.1", "soap.test")
+    nav = NavConnector(nav_config(server, wsdl=url, endpoint=url))
+    nav.reach = dataclasses.replace(nav.reach, guard=guard)
+    return nav
+
+
+def test_each_connection_goes_to_the_address_the_guard_checked(server: SoapServer) -> None:
+    resolve = FixedResolver("127.0.0.1")
+    by_name(server, Guard(("127.0.0.1",), resolve=resolve)).check()
+    assert [r[0] for r in server.requests][:2] == ["GET", "POST"] and set(resolve.calls) == {"soap.test"}
+
+
+def test_a_name_that_rebinds_to_an_internal_address_is_refused(server: SoapServer) -> None:
+    # the WSDL and endpoint URLs are checked (127.0.0.2, allowed), then the name rebinds to 127.0.0.1
+    nav = by_name(server, Guard(("127.0.0.2",), resolve=FixedResolver("127.0.0.2", "127.0.0.2", "127.0.0.1")))
+    with pytest.raises(ConfigError, match=r"internal address 127\.0\.0\.1"):
+        nav.check()
+    assert server.requests == []
+
+
+def test_proxies_from_the_environment_are_not_used(server: SoapServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    with HttpListener("127.0.0.1") as proxy:
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, proxy.url)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(name, "")
+        NavConnector(nav_config(server)).check()
+        assert proxy.connections == 0 and server.requests
 
 
 def test_a_bad_regular_expression_is_a_config_error(server: SoapServer) -> None:
