@@ -8,6 +8,7 @@ import click
 
 from hub.cli import CliState, pass_state
 from hub.core import crypto, rotation
+from hub.core.audit_checkpoint import generate_signing_key
 
 
 @click.group("keys")
@@ -19,18 +20,22 @@ def keys() -> None:
 
 
 @keys.command("generate")
-def generate() -> None:
+@click.option("--audit-signing", is_flag=True,
+              help="An Ed25519 private key for HUB_AUDIT_SIGNING_KEY (signs `hub audit checkpoint`) instead.")
+def generate(audit_signing: bool) -> None:
     """Print a new random key (for HUB_ENCRYPTION_KEYS as ID:KEY, or HUB_BLIND_INDEX_KEY).
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    click.echo(crypto.generate_key())
+    click.echo(generate_signing_key() if audit_signing else crypto.generate_key())
 
 
 @keys.command("status")
 @pass_state
 def status(state: CliState) -> None:
     """How many stored values each key encrypts; the first configured key is the primary.
+
+    Counts every encrypted value Hub holds: record fields, connector secrets, dead-letter payloads.
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
@@ -48,7 +53,9 @@ def status(state: CliState) -> None:
 def rotate(state: CliState, batch_size: int) -> None:
     """Re-encrypt every value still on an older key with the primary key, in batches, while Hub runs.
 
-    Put the new key first in HUB_ENCRYPTION_KEYS and keep the old ones after it until this finishes.
+    Covers record fields, connector secrets and dead-letter payloads. Put the new key first in
+    HUB_ENCRYPTION_KEYS and keep the old ones after it until this finishes and `hub keys status` shows 0
+    values on them.
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """

@@ -20,7 +20,7 @@ from hub.sync import deadletters as letters
 from hub.sync import dispatch, instances, letter_view
 from hub.sync.connector_types import connector_types
 from hub.sync.lineage import lineage as field_lineage
-from hub.sync.models import ConnectorInstance, DeadLetter, Route, SyncRun
+from hub.sync.models import ConnectorInstance, DeadLetter, Route, SyncRun, open_payload
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -324,7 +324,7 @@ def show_letter(state: CliState, letter_id: str) -> None:
         d = tx.session.get(DeadLetter, _uuid(letter_id))
         if d is None:
             raise ConfigError(f"no dead letter {letter_id}")
-        seen = letter_view.view(tx, d, d.payload)
+        seen = letter_view.view(tx, d, open_payload(state.store.keyring, d))
         tx.session.expunge(d)
         d.error = seen.error  # what the actor may see; detached, so never saved
         _show_fields(d, ("id", "run_id", "instance", "stream", "direction", "external_id", "record_id", "status",

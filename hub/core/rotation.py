@@ -1,5 +1,9 @@
 """Key rotation: re-encrypt every sensitive value still on an old key, in short batches, while the hub runs.
 
+Every encrypted value Hub holds is covered: the sensitive fields of records (built-in and custom), and
+every column marked ``info={"sealed_by": COLUMN}`` in any table of the metadata (connector instances'
+secret config values, dead letters' payloads, ...): a JSON object whose ciphertext values are bound to
+``(table, row[COLUMN], key)``. A table whose secrets are sealed so is covered by marking the column.
 Each batch is its own writing transaction (the same lock every writer takes), so a concurrent change is
 never overwritten and the hub keeps serving between batches. Running it again after an interruption
 simply continues: values already on the primary key are skipped.
@@ -9,15 +13,15 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Column, Table, select, update
 
 from hub.core.actor import Context
 from hub.core.crypto import associated_data, is_encrypted, key_id
-from hub.core.models.base import table_of
+from hub.core.models.base import Base, table_of
 
 
 @dataclass
@@ -29,10 +33,25 @@ class RotationReport:
     by_module: Counter[str] = field(default_factory=Counter)
 
 
+def sealed_columns() -> Iterator[tuple[Table, Column[Any], Column[Any]]]:
+    """(table, the column ciphertexts are bound to, the sealed JSON column) of every column marked sealed."""
+    for table in Base.metadata.sorted_tables:
+        for col in table.columns:
+            if "sealed_by" in col.info:
+                yield table, table.c[col.info["sealed_by"]], col
+
+
+def _sealed_values(value: Any) -> dict[str, str]:
+    return {k: v for k, v in (value or {}).items() if is_encrypted(v)} if isinstance(value, dict) else {}
+
+
 def key_usage(store: Any, ctx: Context) -> Counter[str]:
-    """How many stored values each key id encrypts (all modules, built-in and custom fields)."""
+    """How many stored values each key id encrypts (all modules, built-in and custom fields, sealed columns)."""
     usage: Counter[str] = Counter()
     with store.reading(ctx) as tx:
+        for _table, _bound, col in sealed_columns():
+            for value in tx.session.execute(select(col)).scalars():
+                usage.update(key_id(v) for v in _sealed_values(value).values())
         for mod in tx.modules.values():
             if not mod.sensitive:
                 continue
@@ -91,7 +110,44 @@ def rotate(store: Any, ctx: Context, batch_size: int = 500,
                 report.by_module[mod.name] += len(updates)
                 if progress:
                     progress(len(rows))
+    for table, bound, col in sealed_columns():
+        _rotate_sealed(store, ctx, table, bound, col, batch_size, report, progress)
     return report
+
+
+def _rotate_sealed(store: Any, ctx: Context, table: Table, bound: Column[Any], col: Column[Any], batch_size: int,
+                   report: RotationReport, progress: Callable[[int], None] | None) -> None:
+    """Re-encrypt the ciphertexts of one sealed column, a batch of rows per transaction."""
+    primary = store.keyring.primary_id
+    pk = table.primary_key.columns.values()[0]
+    last: Any = None
+    while True:
+        with store.writing(ctx) as tx:
+            stmt = select(pk, bound, col).order_by(pk).limit(batch_size)
+            if last is not None:
+                stmt = stmt.where(pk > last)
+            rows = tx.session.execute(stmt).all()
+            if not rows:
+                return
+            last = rows[-1][0]
+            changed = 0
+            for rid, owner, value in rows:
+                old = {k: v for k, v in _sealed_values(value).items() if key_id(v) != primary}
+                if not old:
+                    continue
+                new = dict(value)
+                for k, token in old.items():
+                    aad = associated_data(table.name, owner, k)
+                    new[k] = store.keyring.encrypt(store.keyring.decrypt(token, aad), aad)
+                tx.session.execute(update(table).where(pk == rid).values({col.name: new}))
+                changed += 1
+            if changed:
+                tx.audit.add(table.name, None, "rotate_keys", {"records": [None, changed], "key": [None, primary]})
+            report.scanned += len(rows)
+            report.rotated += changed
+            report.by_module[table.name] += changed
+            if progress:
+                progress(len(rows))
 
 
 def _reencrypt(store: Any, module: str, record_id: uuid.UUID, field: str, token: str) -> str:

@@ -1,6 +1,7 @@
 """Dead letters: list, show, and replay through the pinned or the latest mapping version.
 
-Replaying an inbound dead letter lands its stored payload through the same path as a run (as the
+Payloads are stored sealed (encrypted, bound to the letter: ``hub.sync.models.seal_payload``) and opened
+here. Replaying an inbound dead letter lands its stored payload through the same path as a run (as the
 connector, under a replay run id). A record that lands marks its letter ``replayed``; one that fails
 again stays open with the new reason and one more attempt. Replaying an outbound letter puts its record
 back in the outbox, so the next outbound run sends it again.
@@ -25,7 +26,7 @@ from hub.errors import ConfigError
 from hub.sync.connector import Record
 from hub.sync.engine import Lander, Tally
 from hub.sync.instances import get_route
-from hub.sync.models import DeadLetter, OutboxEntry, SyncRun
+from hub.sync.models import DeadLetter, OutboxEntry, SyncRun, open_payload
 from hub.sync.runner import load_mapping
 
 
@@ -118,7 +119,7 @@ def _replay_inbound(store: Store, instance: str, stream: str, letters: list[Dead
     report.run_id = run.id
     lander = Lander(store, run, compiled, version)
     letters = _drop_superseded(store, instance, stream, letters, report)
-    records = [Record(d.stream, d.external_id or "", d.payload, d.version) for d in letters]
+    records = [Record(d.stream, d.external_id or "", open_payload(store.keyring, d), d.version) for d in letters]
     tally = Tally()
     with store.writing(lander.ctx) as tx:
         fresh = lander.land(tx, records, tally)

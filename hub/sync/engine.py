@@ -11,7 +11,6 @@ validation error) becomes a dead letter with its payload and reason, and the run
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -27,6 +26,7 @@ from hub.core import binding as bindings
 from hub.core.actor import Actor, Context
 from hub.core.audit import canonical
 from hub.core.bulk import bulk_insert
+from hub.core.crypto import Keyring
 from hub.core.db import writer
 from hub.core.models.base import table_of
 from hub.core.modules import catalog
@@ -37,7 +37,7 @@ from hub.sync import runs
 from hub.sync.committer import Committer
 from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.heap import run_heap
-from hub.sync.models import DeadLetter, StreamState, SyncRun
+from hub.sync.models import DeadLetter, StreamState, SyncRun, seal_payload
 from hub.sync.stage import MappingStage, Outcome, outcomes
 from hub.sync.switching import run_switching
 
@@ -100,17 +100,19 @@ class Lander:
         self.keep = frozenset(mapping.only_create | mapping.hub_owned)
         self.newest = frozenset(mapping.conflict.owned_by("newest", mapping.fields))
         self.match = tuple(rule.fields for rule in mapping.match if rule.kind == "fields")
-        self.salt = f"{mapping.name}:{mapping_version}:".encode()
+        self.salt = f"{mapping.name}:{mapping_version}:"
+        self.keyring = store.keyring
         # An echo of our own write carries what we sent plus whatever the system adds (ids, versions,
         # timestamps): compare only the fields the outbound direction writes (top-level names).
         self.echo_fields = tuple(dict.fromkeys(f.split(".")[0] for f in mapping.outbound.fields))
         self.bound_fields: tuple[str, ...] = tuple(getattr(mapping, "bound_fields", ()))
 
     def digest(self, rec: Record, bound: bool = True) -> tuple[str, str | None]:
-        """The record's content hash (salted with the mapping version) and its echo hash (only for a
+        """The record's content hash (keyed, salted with the mapping version) and its echo hash (only for a
         record that is ``bound``: one that has no binding yet cannot be the echo of our write)."""
-        digest = hashlib.sha256(self.salt + canonical(rec.data).encode()).hexdigest()
-        echo = echo_hash({k: rec.data.get(k) for k in self.echo_fields}) if self.echo_fields and bound else None
+        digest = self.keyring.content_hash(self.salt + canonical(rec.data))
+        echo = (echo_hash(self.keyring, {k: rec.data.get(k) for k in self.echo_fields})
+                if self.echo_fields and bound else None)
         return digest, echo
 
     def check(self, session: Session, records: list[Record], position: Mapping[str, Any] | None = None,
@@ -169,7 +171,7 @@ class Lander:
             deleted = tx.delete_many(self.mapping.module, ids) if ids else 0
             tally.add("deleted", deleted)
             tally.add("unchanged", len(batch.gone) - deleted)  # unknown, or deleted already
-        bulk_insert(tx.session, table_of(DeadLetter), [{"id": _new_id(), **d} for d in dead])
+        bulk_insert(tx.session, table_of(DeadLetter), [_sealed(tx.keyring, {"id": _new_id(), **d}) for d in dead])
         tally.add("quarantined", len(dead))
         tally.add("read", len(batch.records))
         return dead
@@ -260,9 +262,13 @@ class Lander:
                 "created_at": utcnow()}
 
 
-def echo_hash(values: Mapping[str, Any]) -> str:
-    """The hash that recognises our own outbound write when it comes back (see outbound.payload_hash)."""
-    return hashlib.sha256(canonical({k: v for k, v in values.items() if v is not None}).encode()).hexdigest()
+def echo_hash(keyring: Keyring, values: Mapping[str, Any]) -> str:
+    """The keyed hash that recognises our own outbound write when it comes back (see outbound.payload_hash)."""
+    return keyring.content_hash(canonical({k: v for k, v in values.items() if v is not None}))
+
+
+def _sealed(keyring: Keyring, letter: dict[str, Any]) -> dict[str, Any]:
+    return {**letter, "payload": seal_payload(keyring, letter["id"], letter["payload"])}
 
 
 def storable(value: Any) -> Any:

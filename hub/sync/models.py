@@ -6,12 +6,14 @@ The database is the truth about every run; Celery only delivers and executes.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hub.core.crypto import DecryptionError, Keyring, associated_data, is_encrypted
 from hub.core.models.base import Base
 from hub.core.types import new_id, utcnow
 
@@ -26,7 +28,8 @@ class ConnectorInstance(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     type: Mapped[str] = mapped_column(String(64))
-    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: secret values are ciphertexts bound to (connector_instances, name, key): see hub.core.rotation
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict, info={"sealed_by": "name"})
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     rate_limit: Mapped[float | None] = mapped_column(Float)
@@ -106,7 +109,12 @@ class SyncRun(Base):
 
 
 class DeadLetter(Base):
-    """A record a run could not land, kept with its payload and reason until it is replayed."""
+    """A record a run could not land, kept with its payload and reason until it is replayed.
+
+    The payload (the source record, or the hub record an outbound run could not send) may hold sensitive
+    fields in clear, so it is stored sealed: ``{"sealed": <ciphertext>}``, encrypted with the keyring and
+    bound to the letter's id (``seal_payload``, ``open_payload``).
+    """
 
     __tablename__ = "dead_letters"
     __table_args__ = (Index("ix_dead_letters_route", "instance", "stream", "status"),)
@@ -117,7 +125,7 @@ class DeadLetter(Base):
     direction: Mapped[str] = mapped_column(String(8))
     external_id: Mapped[str | None] = mapped_column(String(255))
     record_id: Mapped[uuid.UUID | None] = mapped_column()
-    payload: Mapped[dict[str, Any]] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column(info={"sealed_by": "id"})
     version: Mapped[str | None] = mapped_column(String(120))
     error_kind: Mapped[str] = mapped_column(String(32))
     error: Mapped[str] = mapped_column(Text)
@@ -128,6 +136,25 @@ class DeadLetter(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     replayed_at: Mapped[dt.datetime | None] = mapped_column()
     replay_run_id: Mapped[uuid.UUID | None] = mapped_column()
+
+
+SEALED = "sealed"
+
+
+def seal_payload(keyring: Keyring, letter_id: uuid.UUID, payload: dict[str, Any]) -> dict[str, str]:
+    """The stored form of a dead letter's payload: encrypted, bound to the letter."""
+    text = json.dumps(payload, ensure_ascii=False, default=str)
+    return {SEALED: keyring.encrypt(text, associated_data(DeadLetter.__tablename__, letter_id, SEALED))}
+
+
+def open_payload(keyring: Keyring, letter: DeadLetter) -> dict[str, Any]:
+    """A dead letter's payload in clear (DecryptionError if it was not sealed for this letter)."""
+    token = (letter.payload or {}).get(SEALED)
+    if not isinstance(token, str) or not is_encrypted(token):
+        raise DecryptionError(f"dead letter {letter.id}: the payload is not sealed (written behind Hub's back?)")
+    payload: dict[str, Any] = json.loads(keyring.decrypt(token, associated_data(DeadLetter.__tablename__,
+                                                                                letter.id, SEALED)))
+    return payload
 
 
 class OutboxEntry(Base):

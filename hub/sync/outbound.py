@@ -21,6 +21,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from hub.core import binding as bindings
 from hub.core.actor import Actor, Context
 from hub.core.bulk import bulk_insert
+from hub.core.crypto import Keyring
 from hub.core.models import Binding
 from hub.core.models.base import table_of
 from hub.core.store import Store
@@ -29,14 +30,14 @@ from hub.errors import MappingError, RetryableError
 from hub.sync import runs
 from hub.sync.connector import Connector, Record
 from hub.sync.engine import Tally, add_counts, echo_hash, save_state
-from hub.sync.models import DeadLetter, OutboxEntry, StreamState, SyncRun
+from hub.sync.models import DeadLetter, OutboxEntry, StreamState, SyncRun, seal_payload
 
 log = logging.getLogger("hub.sync")
 
 
-def payload_hash(values: dict[str, Any]) -> str:
-    """The hash of an outbound payload; an inbound record with the same values in these fields is its echo."""
-    return echo_hash(json.loads(json.dumps(values, default=str)))
+def payload_hash(keyring: Keyring, values: dict[str, Any]) -> str:
+    """The keyed hash of an outbound payload; an inbound record with the same values in these fields is its echo."""
+    return echo_hash(keyring, json.loads(json.dumps(values, default=str)))
 
 
 @dataclass
@@ -111,7 +112,7 @@ class OutboundRun:
             if values is None:
                 tally.add("skipped")
                 continue
-            digest = payload_hash(values)
+            digest = payload_hash(self.store.keyring, values)
             if binding is not None and binding.outbound_hash == digest:
                 tally.add("unchanged")
                 continue
@@ -164,8 +165,10 @@ class OutboundRun:
     def dead_letter(self, rid: uuid.UUID, payload: dict[str, Any], kind: str, error: str) -> dict[str, Any]:
         from hub.core.fields import to_json
 
-        return {"id": new_id(), "run_id": self.run.id, "instance": self.run.instance, "stream": self.run.stream,
+        letter_id = new_id()
+        sealed = seal_payload(self.store.keyring, letter_id, {k: to_json(v) for k, v in payload.items()})
+        return {"id": letter_id, "run_id": self.run.id, "instance": self.run.instance, "stream": self.run.stream,
                 "direction": "outbound", "external_id": None, "record_id": rid,
-                "payload": {k: to_json(v) for k, v in payload.items()}, "version": None, "error_kind": kind,
+                "payload": sealed, "version": None, "error_kind": kind,
                 "error": error, "mapping": self.mapping.name, "mapping_version": self.mapping_version,
                 "attempts": self.run.attempts, "status": "open", "created_at": utcnow()}

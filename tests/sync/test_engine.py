@@ -6,6 +6,7 @@ Runs are carried out in this process with ``Runner(store, types).execute(run_id)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from connectors.files import FilesConnector
 from hub.core.actor import Context
+from hub.core.audit import canonical
+from hub.core.models import Binding
 from hub.core.store import Store
 from hub.errors import PermanentError, RetryableError
 from hub.mappings import versions
@@ -27,7 +30,7 @@ from hub.sync import deadletters, instances, runs
 from hub.sync.connector import Checkpoint, Connector, Record, WriteResult
 from hub.sync.engine import save_state
 from hub.sync.lineage import lineage
-from hub.sync.models import DeadLetter, StreamState, SyncRun
+from hub.sync.models import DeadLetter, StreamState, SyncRun, open_payload
 from hub.sync.runner import RetryPolicy, Runner
 from tests.sync.chaos import extended_schema
 from tests.sync.conftest import (
@@ -327,7 +330,8 @@ def test_records_the_store_rejects_or_cannot_read_are_quarantined(store: Store, 
     assert set(letters) == {"validation", "source"}
     assert letters["validation"].external_id == "c000004" and "email" in letters["validation"].error
     assert letters["source"].external_id == "contacts-0000.jsonl:21"
-    assert "invalid JSON" in letters["source"].error and letters["source"].payload["__raw__"] == "{broken json"
+    assert "invalid JSON" in letters["source"].error
+    assert open_payload(store.keyring, letters["source"])["__raw__"] == "{broken json"
 
 
 # -- mapping versions, dead letters, lineage ---------------------------------------------------------
@@ -561,3 +565,17 @@ def test_replaying_an_old_dead_letter_does_not_overwrite_a_newer_version_of_its_
         letters = deadletters.open_letters(session, run_id=first.id)
     deadletters.replay(store, letters, "latest")
     assert contact(store, "c1")["last_name"] == "Newer", "the replay brought back the values of version 1"
+
+
+def test_stored_content_hashes_are_keyed_so_a_guess_cannot_be_confirmed_offline(store: Store, src: Path) -> None:
+    """Someone reading the bindings who guesses a source record (a tax id, say) cannot check the guess with
+    an unkeyed hash of it: every stored hash is an HMAC under the keyring's content-hash key."""
+    rows = contact_rows(5)
+    write_jsonl(src / "contacts-0000.jsonl", rows)
+    configure(store, "src", "files", files_config(src), "src_contacts", spec())
+    assert execute(store).created == 5
+    with store.engine.connect() as conn:
+        stored = set(conn.execute(select(Binding.inbound_hash)).scalars())
+    texts = [f"src_contacts:1:{canonical(row)}" for row in rows]
+    assert stored == {store.keyring.content_hash(t) for t in texts}
+    assert not stored & {hashlib.sha256(t.encode()).hexdigest() for t in texts}

@@ -20,7 +20,7 @@ from hub.core.actor import Context
 from hub.core.store import Store
 from hub.core.write import Row
 from hub.sync import dispatch
-from hub.sync.models import DeadLetter, SyncRun
+from hub.sync.models import DeadLetter, SyncRun, open_payload
 from hub.sync.runner import RetryPolicy
 from tests.sync.chaos import JOURNAL
 from tests.sync.conftest import (
@@ -119,7 +119,7 @@ def test_a_poison_record_is_quarantined_then_replayed_with_the_fixed_mapping(
     assert (letter.run_id, letter.external_id, letter.status, letter.error_kind) == (run.id, "c000437", "open",
                                                                                        "mapping")
     assert "birthday" in letter.error and "01.02.1990" in letter.error
-    assert letter.payload["birthday"] == "01.02.1990" and letter.mapping_version == 1
+    assert open_payload(pg_store.keyring, letter)["birthday"] == "01.02.1990" and letter.mapping_version == 1
     assert count(pg_store.engine, "SELECT count(*) FROM contacts") == 999
 
     fixed = save_mapping(pg_store, POISON_SPEC.format(name="src_contacts", dates='{date: [iso, "%d.%m.%Y"]}'))
