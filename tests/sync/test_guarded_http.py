@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from hub.errors import ConfigError
 from hub.sync.guarded_http import guarded_session
@@ -70,3 +71,13 @@ def test_proxies_from_the_environment_are_ignored(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("NO_PROXY", "")
     assert guarded_session(Guard(("127.0.0.2",))).get(f"{allowed.url}/x", timeout=5).status_code == 404
     assert allowed.connections == 1 and target.connections == 0
+
+
+def test_an_https_request_tunnels_through_the_proxy_the_guard_checked(target: HttpListener) -> None:
+    resolve = FixedResolver("127.0.0.1")
+    guard = Guard(("proxy.test", "127.0.0.2"), resolve=resolve)
+    session = guarded_session(guard, proxy=f"http://proxy.test:{target.port}")  # a name only the guard resolves
+    with pytest.raises(requests.exceptions.ProxyError):  # the listener does not speak CONNECT
+        session.get("https://127.0.0.2:4443/x", timeout=5)
+    assert target.connections == 1
+    assert resolve.calls == ["proxy.test", "proxy.test"]  # checked when configured and again when connecting
