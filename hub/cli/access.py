@@ -153,19 +153,25 @@ def create_role(state: CliState, name: str, description: str | None) -> None:
 @click.argument("module")
 @click.option("--actions", default="read", show_default=True,
               help=f"Comma-separated: {','.join(ACTIONS)}, or 'all'.")
-@click.option("--scope", type=click.Choice(SCOPES), default="own", show_default=True,
-              help="Which records: the user's own, their team's, their team's and subordinates', or all.")
+@click.option("--scope", type=click.Choice(SCOPES),
+              help="Which records: the user's own, their team's, their team's and subordinates', or all "
+                   "(default: the scope the role has in MODULE, else own).")
+@click.option("--replace", is_flag=True,
+              help="Set exactly these actions and scope, taking away others the role has in MODULE.")
 @pass_state
-def grant(state: CliState, role: str, module: str, actions: str, scope: str) -> None:
-    """Set what ROLE may do in MODULE (or * for every module).
+def grant(state: CliState, role: str, module: str, actions: str, scope: str | None, replace: bool) -> None:
+    """Let ROLE do ACTIONS in MODULE (or * for every module).
+
+    The actions are added to those ROLE has in MODULE. Taking actions away or changing the scope needs
+    --replace; the permission before and after is shown.
 
     Exit status: 0 granted (or already granted); 1 an unknown role or module, a narrowing without --replace, or an
     error; 2 bad usage.
     """
     acts = list(ACTIONS) if actions == "all" else [a.strip() for a in actions.split(",") if a.strip()]
     with state.store.writing(state.context()) as tx:
-        accounts.grant(tx.session, tx.audit, role, module, acts, scope)
-    click.echo(f"{role}: {module}: {','.join(acts)} on {scope} records")
+        done = accounts.grant(tx.session, tx.audit, role, module, acts, scope, replace=replace)
+    click.echo(done.describe() + ("" if done.changed else " (unchanged)"))
 
 
 @roles.command("field")

@@ -23,14 +23,6 @@ from hub.sync.lineage import lineage as field_lineage
 from hub.sync.models import ConnectorInstance, DeadLetter, Route, SyncRun, open_payload
 
 
-def _load(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
-    data = yaml.safe_load(text) if path.suffix in (".yml", ".yaml") else json.loads(text)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a connector config is an object")
-    return data
-
-
 @click.command("connectors")
 def list_types() -> None:
     """List the connector types installed (built-in and from plugins).
@@ -63,7 +55,7 @@ def add(state: CliState, name: str, type_name: str, config_file: Path) -> None:
     store = state.store
     with store.writing(state.context()) as tx:
         instances.add_instance(tx.session, tx.audit, store.keyring, connector_types(), name, type_name,
-                               _load(config_file))
+                               instances.config_from_file(config_file))
     click.echo(f"added {name} ({type_name}); check it with: hub connector check {name}")
 
 
@@ -127,18 +119,31 @@ def check(state: CliState, name: str) -> None:
 @click.option("--schedule", help="Cron expression for scheduled runs, e.g. '*/15 * * * *'.")
 @click.option("--batch-size", default=1000, show_default=True)
 @click.option("--max-attempts", default=5, show_default=True, help="Attempts before a run is dead.")
+@click.option("--replace", is_flag=True, help="Change the settings of an existing route (they are shown).")
 @pass_state
 def route(state: CliState, name: str, stream: str, module: str, mapping: str, direction: str, schedule: str | None,
-          batch_size: int, max_attempts: int) -> None:
+          batch_size: int, max_attempts: int, replace: bool) -> None:
     """Sync STREAM of instance NAME with a hub MODULE through a MAPPING.
+
+    STREAM must be one the connector offers (`hub connector check NAME` lists them) and MAPPING a saved
+    mapping. Setting an existing route again with other settings needs --replace; what changes is shown.
 
     Exit status: 0 the route is set (or already was); 1 an unknown instance, stream or mapping, a change to an
     existing route without --replace, or an error; 2 bad usage.
     """
-    with state.store.writing(state.context()) as tx:
-        instances.add_route(tx.session, tx.audit, name, stream, direction, module, mapping, schedule=schedule,
-                            batch_size=batch_size, max_attempts=max_attempts)
-    click.echo(f"{name}/{stream} ({direction}) <-> {module} via {mapping}")
+    store = state.store
+    with Session(store.engine) as session:
+        inst = instances.get_instance(session, name)
+    streams = instances.known_streams(store.keyring, connector_types(), inst)  # before the transaction: may connect
+    with store.writing(state.context()) as tx:
+        done = instances.add_route(tx.session, tx.audit, name, stream, direction, module, mapping, schedule=schedule,
+                                   batch_size=batch_size, max_attempts=max_attempts, streams=streams or None,
+                                   replace=replace)
+    verb = "added" if done.created else ("changed" if done.changes else "unchanged")
+    click.echo(f"{name}/{stream} ({direction}) <-> {module} via {mapping} ({verb})")
+    if done.changes and not done.created:
+        for line in done.describe().splitlines():
+            click.echo(f"    {line}")
 
 
 def _toggle(field: str, value: bool, verb: str) -> click.Command:

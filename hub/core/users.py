@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -138,24 +139,69 @@ def _check_module(module: str) -> None:
         raise ValidationError("module", f"{module!r} is not a module (or *); modules: {', '.join(RECORD_MODELS)}")
 
 
-def grant(session: Session, log: AuditLog, role: str, module: str, actions: Iterable[str], scope: str) -> Permission:
-    """Set what ``role`` may do in ``module`` (``*`` for all) and over which records."""
+@dataclass(frozen=True)
+class Grant:
+    """What ``grant`` did to a role's permission in a module: its actions and scope before (None: it had
+    none) and after."""
+
+    role: str
+    module: str
+    before: tuple[tuple[str, ...], str] | None
+    after: tuple[tuple[str, ...], str]
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def describe(self) -> str:
+        """``role: module: before -> after`` for people."""
+        def show(p: tuple[tuple[str, ...], str] | None) -> str:
+            return "nothing" if p is None else f"{','.join(p[0]) or 'nothing'} on {p[1]} records"
+        return f"{self.role}: {self.module}: {show(self.before)} -> {show(self.after)}"
+
+
+def grant(session: Session, log: AuditLog, role: str, module: str, actions: Iterable[str], scope: str | None = None,
+          *, replace: bool = False) -> Grant:
+    """Let ``role`` do ``actions`` in ``module`` (``*`` for all), over the records of ``scope``.
+
+    The actions are added to those the role has in the module; its scope (``own`` for a new permission) stays
+    unless ``scope`` names another. Taking actions away or changing the scope needs ``replace=True``, which
+    sets exactly ``actions`` and ``scope``; without it such a change is a ValidationError saying what it
+    would replace. Returns the permission before and after.
+    """
     _check_module(module)
     acts = set(actions)
     bad = acts - set(ACTIONS)
     if bad:
         raise ValidationError("actions", f"{', '.join(sorted(bad))}: not one of {', '.join(ACTIONS)}")
-    if scope not in SCOPES:
+    if scope is not None and scope not in SCOPES:
         raise ValidationError("scope", f"{scope!r} is not one of {', '.join(SCOPES)}")
     r = role_by_name(session, role)
-    perm = session.get(Permission, (r.id, module)) or Permission(role_id=r.id, module=module)
+    perm = session.get(Permission, (r.id, module))
+    before = None if perm is None else (tuple(a for a in ACTIONS if getattr(perm, f"can_{a}")), perm.scope)
+    if before is None or replace:
+        wanted = acts
+        new_scope = scope or (before[1] if before is not None else "own")
+    else:
+        if scope is not None and scope != before[1]:
+            raise ValidationError("scope", f"{role} has {module} on {before[1]} records; granting on {scope} records "
+                                  "would replace that: pass --replace (replace=True) to change the scope")
+        wanted, new_scope = acts | set(before[0]), before[1]
+    after = (tuple(a for a in ACTIONS if a in wanted), new_scope)
+    result = Grant(role, module, before, after)
+    if not result.changed:
+        return result
+    if perm is None:
+        perm = Permission(role_id=r.id, module=module)
+        session.add(perm)
     for a in ACTIONS:
-        setattr(perm, f"can_{a}", a in acts)
-    perm.scope = scope
-    session.add(perm)
+        setattr(perm, f"can_{a}", a in wanted)
+    perm.scope = new_scope
     session.flush()
-    log.add("roles", r.id, "grant", {module: [None, {"actions": sorted(acts), "scope": scope}]})
-    return perm
+    log.add("roles", r.id, "grant", {module: [None if before is None else {"actions": list(before[0]),
+                                                                           "scope": before[1]},
+                                              {"actions": list(after[0]), "scope": new_scope}]})
+    return result
 
 
 def field_rule(session: Session, log: AuditLog, role: str, module: str, field: str, rule: str | None) -> None:

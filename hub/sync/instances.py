@@ -1,16 +1,23 @@
 """Connector instances and routes: configure, encrypt secrets at rest, build the live connector.
 
+A route names a saved mapping and, when the caller knows them, one of the connector's streams; changing an
+existing route needs an explicit ``replace``. Config files are JSON or YAML objects, errors naming the place.
+
 Secret config values (schema properties marked ``"secret": true``) are stored encrypted with the
 store's keyring, bound to the instance and field; ``show`` and the audit trail see them masked.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
 from croniter import croniter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +26,7 @@ from hub.core.audit import AuditLog
 from hub.core.crypto import Keyring, associated_data, is_encrypted
 from hub.core.models import RECORD_MODELS
 from hub.core.types import utcnow
-from hub.errors import ConfigError, ValidationError
+from hub.errors import ConfigError, ConnectorError, ValidationError
 from hub.logs import Redactor
 from hub.sync.connector import Connector, masked, secret_fields, secret_values, validate_config
 from hub.sync.models import DIRECTIONS, ConnectorInstance, Route
@@ -117,9 +124,33 @@ def describe(keyring: Keyring, types: Mapping[str, type[Connector]], instance: C
             "rate_limit": instance.rate_limit, "config": masked(cls.config_schema, plain_config(keyring, instance))}
 
 
+@dataclass(frozen=True)
+class RouteChange:
+    """What ``add_route`` did: the route, whether it is new, and each setting that changed (before, after)."""
+
+    route: Route
+    created: bool
+    changes: dict[str, tuple[Any, Any]]
+
+    def describe(self) -> str:
+        """The changes for people, one ``setting: before -> after`` per line ('' when nothing changed)."""
+        return "\n".join(f"{k}: {_show(b)} -> {_show(a)}" for k, (b, a) in self.changes.items())
+
+
+def _show(value: Any) -> str:
+    return "(none)" if value is None else str(value)
+
+
 def add_route(session: Session, log: AuditLog, instance: str, stream: str, direction: str, module: str,
-              mapping: str, *, schedule: str | None = None, batch_size: int = 1000, max_attempts: int = 5) -> Route:
-    """Say that ``stream`` of ``instance`` syncs with ``module`` through ``mapping``, in ``direction``."""
+              mapping: str, *, schedule: str | None = None, batch_size: int = 1000, max_attempts: int = 5,
+              streams: Collection[str] | None = None, replace: bool = False) -> RouteChange:
+    """Say that ``stream`` of ``instance`` syncs with ``module`` through ``mapping``, in ``direction``.
+
+    ``mapping`` must be a saved mapping, and ``stream`` one of ``streams`` when they are given (the streams
+    the instance's connector offers: ``known_streams``); else ConfigError naming which is unknown. Setting the
+    same route again changes nothing; changing an existing route's settings needs ``replace=True``, else
+    ConfigError listing each setting's value before and after.
+    """
     get_instance(session, instance)
     if direction not in DIRECTIONS:
         raise ValidationError("direction", f"{direction!r} is not one of {', '.join(DIRECTIONS)}")
@@ -131,19 +162,90 @@ def add_route(session: Session, log: AuditLog, instance: str, stream: str, direc
         raise ValidationError("batch_size", f"{batch_size} is not between 1 and 50000")
     if max_attempts < 1:
         raise ValidationError("max_attempts", "must be at least 1")
+    if streams is not None and stream not in streams:
+        raise ConfigError(f"{instance}: no stream {stream!r}; streams: {', '.join(sorted(streams)) or 'none'}")
+    _check_mapping(session, mapping)
     route = session.scalar(select(Route).where(Route.instance == instance, Route.stream == stream,
                                                Route.direction == direction))
-    before = None if route is None else {"module": route.module, "mapping": route.mapping, "schedule": route.schedule}
+    wanted: dict[str, Any] = {"module": module, "mapping": mapping, "schedule": schedule, "batch_size": batch_size,
+                              "max_attempts": max_attempts}
+    changes: dict[str, tuple[Any, Any]]
+    created = route is None
     if route is None:
         route = Route(instance=instance, stream=stream, direction=direction)
         session.add(route)
-    route.module, route.mapping, route.schedule = module, mapping, schedule
-    route.batch_size, route.max_attempts, route.enabled = batch_size, max_attempts, True
+        changes = {k: (None, v) for k, v in wanted.items()}
+    else:
+        changes = {k: (getattr(route, k), v) for k, v in wanted.items() if getattr(route, k) != v}
+        if changes and not replace:
+            listed = "; ".join(f"{k}: {_show(b)} -> {_show(a)}" for k, (b, a) in changes.items())
+            raise ConfigError(f"{instance}/{stream} ({direction}) is routed already; this would change {listed}. "
+                              "Pass --replace (replace=True) to change it")
+        if not changes and route.enabled:
+            return RouteChange(route, False, {})
+        if not route.enabled:
+            changes["enabled"] = (False, True)
+    for k, v in wanted.items():
+        setattr(route, k, v)
+    route.enabled = True
     route.last_scheduled_at = utcnow()  # the schedule counts from now: the first run is at its next time
     session.flush()
-    log.add("sync_routes", route.id, "create" if before is None else "update",
-            {"route": [before, {"module": module, "mapping": mapping, "schedule": schedule}]})
-    return route
+    log.add("sync_routes", route.id, "create" if created else "update",
+            {k: [b, a] for k, (b, a) in changes.items()})
+    return RouteChange(route, created, changes)
+
+
+def _check_mapping(session: Session, name: str) -> None:
+    """ConfigError when no version of mapping ``name`` is saved, naming close ones."""
+    from hub.mappings.versions import latest, names
+
+    if latest(session, name) is None:
+        saved = names(session)
+        close = difflib.get_close_matches(name, saved, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"mappings: {', '.join(saved) or 'none'}"
+        raise ConfigError(f"no mapping named {name!r} ({hint}); save it first with `hub mapping save FILE`")
+
+
+def known_streams(keyring: Keyring, types: Mapping[str, type[Connector]], instance: ConnectorInstance) -> list[str]:
+    """The names of the streams the instance's connector offers (its ``discover()``), for ``add_route``.
+
+    ConfigError when the connector cannot say (it cannot be reached or its settings are wrong): a route to
+    a stream nobody has seen is not configured blindly.
+    """
+    live = build(keyring, types, instance)
+    try:
+        return [s.name for s in live.discover()]
+    except ConnectorError as exc:
+        raise ConfigError(f"{instance.name}: cannot list its streams ({exc}); "
+                          f"see `hub connector check {instance.name}`") from exc
+    finally:
+        live.close()
+
+
+def config_from_file(path: Path) -> dict[str, Any]:
+    """A connector config from a JSON or YAML (``.yml``/``.yaml``) file; ConfigError naming the file and,
+    for a syntax error, the line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc})") from None
+    if not text.strip():
+        raise ConfigError(f"{path}: the file is empty; a connector config is a JSON or YAML object")
+    if path.suffix in (".yml", ".yaml"):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a connector config is an object, not {type(data).__name__}")
+    return data
 
 
 def get_route(session: Session, instance: str, stream: str, direction: str = "inbound") -> Route:

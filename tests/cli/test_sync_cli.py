@@ -143,3 +143,47 @@ def test_org_sweep_on_an_empty_hub(hub_env: str) -> None:
     assert code == 0 and "0 leavers offboarded" in out
     result = CliRunner().invoke(cli, ["org", "sync", "no-such-hr"])
     assert result.exit_code != 0 and "no connector instance 'no-such-hr'" in str(result.exception)
+
+
+def test_route_names_a_known_stream_and_a_saved_mapping_and_changes_only_with_replace(shop: Path,
+                                                                                      store: Store) -> None:
+    result = CliRunner().invoke(cli, ["connector", "route", "shop", "peeple", "--module", "contacts",
+                                      "--mapping", "people"])
+    assert result.exit_code != 0 and "shop: no stream 'peeple'; streams: people" in str(result.exception)
+    result = CliRunner().invoke(cli, ["connector", "route", "shop", "people", "--module", "contacts",
+                                      "--mapping", "peple"])
+    assert result.exit_code != 0
+    assert "no mapping named 'peple' (did you mean people?)" in str(result.exception)
+    assert "people" not in _run("connector", "list")[1].split("shop (files)")[1]  # nothing was routed
+
+    code, out, _ = _run("connector", "route", "shop", "people", "--module", "contacts", "--mapping", "people")
+    assert code == 0 and out.startswith("shop/people (inbound) <-> contacts via people (added)")
+    code, out, _ = _run("connector", "route", "shop", "people", "--module", "contacts", "--mapping", "people")
+    assert code == 0 and "(unchanged)" in out
+    result = CliRunner().invoke(cli, ["connector", "route", "shop", "people", "--module", "accounts",
+                                      "--mapping", "people", "--schedule", "*/5 * * * *"])
+    assert result.exit_code != 0
+    assert ("shop/people (inbound) is routed already; this would change module: contacts -> accounts; "
+            "schedule: (none) -> */5 * * * *") in str(result.exception)
+    assert "every '*/5" not in _run("connector", "list")[1]  # the working route is as it was
+    code, out, _ = _run("connector", "route", "shop", "people", "--module", "contacts", "--mapping", "people",
+                        "--schedule", "*/5 * * * *", "--replace")
+    assert code == 0 and "(changed)\n    schedule: (none) -> */5 * * * *" in out
+    assert "every '*/5 * * * *'" in _run("connector", "list")[1]
+
+
+@pytest.mark.parametrize(("name", "text", "problem"), [
+    ("empty.json", "", "the file is empty; a connector config is a JSON or YAML object"),
+    ("blank.yaml", "\n  \n", "the file is empty"),
+    ("bad.json", '{"path": "x",\n  "streams": }', "not valid JSON at line 2 column 14: Expecting value"),
+    ("bad.yaml", "path: x\nstreams: [a\n", "not valid YAML at line 3 column 1"),
+    ("list.json", "[1, 2]", "a connector config is an object, not list"),
+])
+def test_add_with_a_config_file_that_is_not_an_object_names_the_file_and_place(
+        hub_env: str, tmp_path: Path, name: str, text: str, problem: str) -> None:
+    config = tmp_path / name
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["connector", "add", "x", "--type", "files", "--config", str(config)])
+    assert result.exit_code != 0
+    assert str(result.exception).startswith(f"{config}: {problem}"), str(result.exception)
+    assert "x (files)" not in _run("connector", "list")[1]
