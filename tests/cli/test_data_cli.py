@@ -138,3 +138,89 @@ def test_demo_loads_syncs_and_is_idempotent(tmp_path: Path, monkeypatch: pytest.
     _, rep, _ = _run("--as", "li.wei", "records", "list", "deals", "--limit", "500")
     _, mgr, _ = _run("--as", "wang.fang", "records", "list", "deals", "--limit", "500")
     assert 0 < len(rep.splitlines()) < len(mgr.splitlines())
+
+
+HUB = str(Path(sys.executable).with_name("hub"))
+
+
+def _hub(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed `hub` as a real process (its exit status is the one a script sees)."""
+    return subprocess.run([HUB, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_import_exit_status_and_the_encoding(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real processes (the exit status a script sees); about the CLI, so on the embedded database only."""
+    monkeypatch.setenv("HUB_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    good = tmp_path / "good.csv"
+    good.write_text("name,country\nAcme,DE\n", encoding="utf-8")
+    proc = _hub("import", "accounts", str(good))
+    assert proc.returncode == 0, proc.stderr
+    assert "created 1, updated 0, unchanged 0, rejected 0" in proc.stdout
+    assert "Exit status: 0 every row imported; 1 some rows rejected or not imported" in " ".join(
+        _run("import", "--help")[1].split())
+
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name,city\nMüller AG,Köln\nSchmidt KG,Düsseldorf\n".encode("cp1252"))
+    proc = _hub("import", "accounts", str(latin))
+    assert proc.returncode == 1
+    assert "its encoding cannot be told for sure" in proc.stderr and "Pass --encoding" in proc.stderr
+    assert "'Müller AG,Köln'" in proc.stderr
+    assert "M黮ler" not in proc.stdout + proc.stderr
+    proc = _hub("import", "accounts", str(latin), "--encoding", "cp1252")
+    assert proc.returncode == 0, proc.stderr
+    assert "read as cp1252" in proc.stdout
+    assert "name=Müller AG  city=Köln" in _run("records", "list", "accounts", "--where", "city=Köln",
+                                                 "--fields", "name,city")[1]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,country\nGlobex,XX\nInitech,FR\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    proc = _hub("import", "accounts", str(bad), "--rejects", str(rejects))
+    assert proc.returncode == 1
+    assert "line 2: accounts.country: 'XX' is not an ISO 3166 country code" in proc.stderr
+    assert "created 1, updated 0, unchanged 0, rejected 1" in proc.stdout
+    assert rejects.exists()
+    assert _hub("import", "accounts", str(tmp_path / "missing.csv")).returncode == 2
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    """In process; a HubError is caught (as main() does) and its message returned as stderr."""
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr + (str(result.exception) if result.exception else "")
+
+
+def test_a_failed_export_leaves_no_file(hub_env: str, tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    src.write_text("name\nAcme\n", encoding="utf-8")
+    assert _invoke("import", "accounts", str(src))[0] == 0
+    out = tmp_path / "out" / "accounts.csv"
+    out.parent.mkdir()
+    code, _, err = _invoke("export", "accounts", "--fields", "name,colour", "-o", str(out))
+    assert code == 1 and "accounts.colour: no such field" in err
+    assert list(out.parent.iterdir()) == []
+    assert _invoke("roles", "create", "reader")[0] == 0
+    assert _invoke("roles", "grant", "reader", "accounts", "--actions", "read", "--scope", "all")[0] == 0
+    assert _invoke("users", "create", "rita", "--password", "long-enough-pw", "--role", "reader")[0] == 0
+    code, _, err = _invoke("--as", "rita", "export", "accounts", "-o", str(out))
+    assert code == 1 and "rita may not export accounts" in err
+    assert list(out.parent.iterdir()) == []
+    assert _invoke("export", "accounts", "-o", str(out))[0] == 0
+    assert list(out.parent.iterdir()) == [out] and "Acme" in out.read_text(encoding="utf-8-sig")
+
+
+def test_stored_escape_sequences_are_shown_escaped(hub_env: str, tmp_path: Path) -> None:
+    src = tmp_path / "evil.csv"
+    src.write_text('last_name,first_name,email,city\n"\x1b]0;pwned\x07Evil","\x1b[2J\x1b[31mX",evil@example.cn,'
+                   '"a\u202eb\x9b"\n', encoding="utf-8")
+    assert _invoke("import", "contacts", str(src))[0] == 0
+    code, listing, _ = _invoke("records", "list", "contacts", "--fields", "id,last_name,first_name,city")
+    found = _invoke("records", "search", "contacts", "Evil")[1]
+    record_id = re.search(r"id=(\S+)", listing)
+    assert code == 0 and record_id
+    shown = _invoke("records", "show", "contacts", record_id.group(1))[1]
+    for out in (listing, found, shown):
+        assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", out), out
+    assert "\\x1b]0;pwned\\x07Evil" in listing and "\\x1b]0;pwned\\x07Evil" in found
+    assert "\\x1b[2J\\x1b[31mX" in listing and "a\\u202eb\\x9b" in listing
+    assert '"city": "a\\u202eb\\x9b"' in shown and "\\u001b]0;pwned\\u0007Evil" in shown
