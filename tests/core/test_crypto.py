@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import uuid
 from collections import Counter
@@ -256,3 +257,14 @@ def test_rotation_moves_every_value_to_the_new_key(store: Store, ctx: Context) -
     only_new = Store(store.engine, Keyring.from_config(f"k2:{new_key}", DEV_BLIND_INDEX_KEY))
     with only_new.reading(ctx) as tx:
         assert tx.get("contacts", contacts[2])["passport"] == "P2"
+
+
+def test_mac_keys_are_derived_per_purpose_and_content_hashes_are_keyed() -> None:
+    ring = Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY)
+    assert len({ring.index_key, ring.content_key, ring.audit_key}) == 3
+    assert ring.content_key == Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY).content_key
+    other = Keyring.from_config(DEV_ENCRYPTION_KEYS, crypto.generate_key())
+    text = '{"tax_id":"DE812526315"}'
+    assert ring.content_hash(text) == ring.content_hash(text) != other.content_hash(text)
+    assert ring.content_hash(text) != hashlib.sha256(text.encode()).hexdigest()
+    assert "content_key" not in repr(ring) and "audit_key" not in repr(ring)
