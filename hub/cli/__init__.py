@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from hub.cli.terminal import printable
 from hub.config import Settings
 from hub.core.actor import Actor, Context
 from hub.errors import HubError
@@ -96,7 +97,7 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except HubError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc), multiline=True)}", err=True)
         sys.exit(1)
     except SystemExit:
         raise

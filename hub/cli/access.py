@@ -6,6 +6,7 @@ import click
 from sqlalchemy import select
 
 from hub.cli import CliState, pass_state
+from hub.cli.terminal import printable
 from hub.core import users as accounts
 from hub.core.models import FieldRule, Permission, Role, Team, User, UserRole
 from hub.core.models.access import ACTIONS, SCOPES
@@ -42,7 +43,7 @@ def create_user(state: CliState, username: str, password: str | None, no_passwor
     with state.store.writing(state.context()) as tx:
         user = accounts.create_user(tx.session, tx.audit, username, password, email=email, full_name=full_name,
                                     team=team, manager=manager, is_admin=admin, roles=roles)
-    click.echo(f"created user {user.username} ({user.id})")
+    click.echo(f"created user {printable(user.username)} ({user.id})")
 
 
 @users.command("list")
@@ -63,8 +64,9 @@ def list_users(state: CliState) -> None:
             links.setdefault(link.user_id, []).append(roles[link.role_id])
         for u in all_users:
             flags = ("admin " if u.is_admin else "") + ("" if u.active else "DISABLED ")
-            click.echo(f"{u.username:20} {flags}team={teams.get(u.team_id, '-')} "
-                       f"manager={names.get(u.manager_id, '-')} roles={','.join(sorted(links.get(u.id, []))) or '-'}")
+            click.echo(printable(f"{u.username:20} {flags}team={teams.get(u.team_id, '-')} "
+                                 f"manager={names.get(u.manager_id, '-')} "
+                                 f"roles={','.join(sorted(links.get(u.id, []))) or '-'}"))
 
 
 @users.command("set")
@@ -123,7 +125,8 @@ def list_teams(state: CliState) -> None:
         names = {t.id: t.name for t in all_teams}
         people = {u.id: u.username for u in tx.session.scalars(select(User))}
         for t in all_teams:
-            click.echo(f"{t.name:24} parent={names.get(t.parent_id, '-')} manager={people.get(t.manager_id, '-')}")
+            click.echo(printable(f"{t.name:24} parent={names.get(t.parent_id, '-')} "
+                                 f"manager={people.get(t.manager_id, '-')}"))
 
 
 @click.group("roles")
@@ -228,7 +231,7 @@ def list_roles(state: CliState) -> None:
     """
     with state.store.reading(state.context()) as tx:
         for r in tx.session.scalars(select(Role).order_by(Role.name)):
-            click.echo(r.name + (f" — {r.description}" if r.description else ""))
+            click.echo(printable(r.name + (f" — {r.description}" if r.description else "")))
             perms = select(Permission).where(Permission.role_id == r.id).order_by(Permission.module)
             for p in tx.session.scalars(perms):
                 acts = [a for a in ACTIONS if getattr(p, f"can_{a}")]

@@ -13,6 +13,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from hub.cli.terminal import printable
 from hub.errors import HubError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -239,7 +240,7 @@ def versions_cmd(name: str) -> None:
             mark = "*" if row.version == pinned else " "
             when = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
             comment = f"  {row.comment}" if row.comment else ""
-            click.echo(f"{mark} v{row.version:<4} {when}Z  {row.spec_hash[:12]}  {row.created_by}{comment}")
+            click.echo(f"{mark} v{row.version:<4} {when}Z  {row.spec_hash[:12]}  {printable(row.created_by + comment)}")
 
 
 @mapping.command("show")
@@ -254,7 +255,7 @@ def show_cmd(name: str, version: int | None) -> None:
     from hub.mappings import versions
 
     with _session() as session:
-        click.echo(versions.get(session, name, version).spec, nl=False)
+        click.echo(printable(versions.get(session, name, version).spec, multiline=True), nl=False)
 
 
 @mapping.command("diff")
@@ -271,7 +272,7 @@ def diff_cmd(name: str, v1: int, v2: int) -> None:
 
     with _session() as session:
         text = versions.diff(session, name, v1, v2)
-    click.echo(text or f"{name}: v{v1} and v{v2} are identical", nl=not text)
+    click.echo(printable(text, multiline=True) or f"{name}: v{v1} and v{v2} are identical", nl=not text)
 
 
 @mapping.command("pin")

@@ -1,0 +1,29 @@
+"""hub.cli.terminal: stored text printed to a terminal cannot drive it."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.cli.terminal import printable
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("\x1b[2J\x1b[H", "\\x1b[2J\\x1b[H"),          # clear the screen, cursor home
+    ("\x1b]0;owned\x07", "\\x1b]0;owned\\x07"),     # retitle the window
+    ("ok\rFAKE", "ok\\x0dFAKE"),                    # overwrite the line
+    ("\x9b31m", "\\x9b31m"),                        # the 8-bit CSI
+    ("abc\u202edcba", "abc\\u202edcba"),            # right-to-left override
+    ("a\x00b\x7fc", "a\\x00b\\x7fc"),
+])
+def test_control_characters_are_shown_not_obeyed(raw: str, shown: str) -> None:
+    assert printable(raw) == shown
+
+
+def test_ordinary_text_is_untouched() -> None:
+    text = "Müller 张伟 🙂 ＝ tab-free"
+    assert printable(text) == text
+
+
+def test_line_feeds_and_tabs_are_kept_only_where_a_value_may_span_lines() -> None:
+    assert printable("a\nb\tc") == "a\\x0ab\\x09c"
+    assert printable("a\nb\tc\x1b", multiline=True) == "a\nb\tc\\x1b"
