@@ -12,7 +12,6 @@ anywhere in Hub, that updates or deletes an event.
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from hub.core.actor import Context
 from hub.core.bulk import bulk_insert
+from hub.core.crypto import Mac
 from hub.core.models import AuditEvent, AuditHead
 from hub.core.models.base import table_of
 from hub.core.types import utcnow
@@ -57,17 +57,21 @@ def event_hash(key: bytes, row: dict[str, Any], prev_hash: str) -> str:
     Each field is length-prefixed (``len:text``; ``-`` for null), so no shifting of text between
     fields can produce the same input.
     """
+    return _link(Mac(key), row, prev_hash)
+
+
+def _link(mac: Mac, row: dict[str, Any], prev_hash: str) -> str:
     fields = "|".join(_field(row[k]) for k in _HASHED)
-    return _chained(key, row["seq"], row["at"].isoformat(timespec="microseconds"), fields, prev_hash)
+    return _chained(mac, row["seq"], row["at"].isoformat(timespec="microseconds"), fields, prev_hash)
 
 
 def _field(text: str | None) -> str:
     return "-" if text is None else f"{len(text)}:{text}"
 
 
-def _chained(key: bytes, seq: int, at: str, fields: str, prev_hash: str) -> str:
+def _chained(mac: Mac, seq: int, at: str, fields: str, prev_hash: str) -> str:
     """The one place a link of the chain is computed (writers and ``verify`` alike)."""
-    return hmac.digest(key, f"{seq}|{at}|{fields}|{prev_hash}".encode(), "sha256").hex()
+    return mac.hexdigest(f"{seq}|{at}|{fields}|{prev_hash}".encode())
 
 
 def lock_head(session: Session) -> tuple[int, str]:
@@ -109,7 +113,7 @@ class AuditLog:
     def __init__(self, session: Session, ctx: Context, key: bytes) -> None:
         self.session = session
         self.ctx = ctx
-        self.key = key  # the audit-chain key (Keyring.audit_key)
+        self.mac = Mac(key)  # under the audit-chain key (Keyring.audit_key)
         self.pending: list[Event] = []
         self._head: tuple[int, str] | None = None  # the chain's last link: locked, or as prepared
         self._ready: list[dict[str, Any]] = []  # chained, not written yet
@@ -136,12 +140,12 @@ class AuditLog:
         who = "|".join(map(_field, (actor.kind, actor.id, actor.name, self.ctx.source, self.ctx.request_id)))
         common = {"at": at, "actor_kind": actor.kind, "actor_id": actor.id, "actor_name": actor.name,
                   "source": self.ctx.source, "request_id": self.ctx.request_id}
-        rows, key = self._ready, self.key
+        rows, mac = self._ready, self.mac
         for ev in self.pending:  # the same hashes as event_hash, with what all events share worked out once
             seq += 1
             changes = canonical(ev.changes) if ev.text is None else ev.text
             fields = f"{who}|{_field(ev.module)}|{_field(ev.record_id)}|{_field(ev.action)}|{_field(changes)}"
-            prev_hash, prev = prev, _chained(key, seq, at_text, fields, prev)
+            prev_hash, prev = prev, _chained(mac, seq, at_text, fields, prev)
             rows.append({**common, "seq": seq, "module": ev.module, "record_id": ev.record_id, "action": ev.action,
                          "changes": changes, "prev_hash": prev_hash, "hash": prev})
         self._head = (seq, prev)
@@ -208,7 +212,7 @@ def verify(session: Session, key: bytes, expect_head: str | None = None, anchor:
     still be in the chain, so events cut off the end are found (reported at the first one missing). Events
     after them are counted in ``since``; with ``strict`` there must be none.
     """
-    prev, expected_seq, count = GENESIS, 1, 0
+    prev, expected_seq, count, mac = GENESIS, 1, 0, Mac(key)
     expect_seq: int | None = 0 if expect_head is None or expect_head == GENESIS else None
     for ev in _events(session):
         if ev.seq != expected_seq:
@@ -216,7 +220,7 @@ def verify(session: Session, key: bytes, expect_head: str | None = None, anchor:
                            f"event {expected_seq} is missing (next present is {ev.seq})")
         if ev.prev_hash != prev:
             return Verdict(False, count, ev.seq - 1, prev, ev.seq, f"event {ev.seq} does not follow {ev.seq - 1}")
-        if event_hash(key, {c: getattr(ev, c) for c in _ROW}, prev) != ev.hash:
+        if _link(mac, {c: getattr(ev, c) for c in _ROW}, prev) != ev.hash:
             return Verdict(False, count, ev.seq - 1, prev, ev.seq,
                            f"event {ev.seq} was changed or forged after it was written (its MAC does not match)")
         if anchor is not None and ev.seq == anchor.seq and ev.hash != anchor.hash:

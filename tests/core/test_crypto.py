@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import uuid
 from collections import Counter
@@ -268,3 +269,11 @@ def test_mac_keys_are_derived_per_purpose_and_content_hashes_are_keyed() -> None
     assert ring.content_hash(text) == ring.content_hash(text) != other.content_hash(text)
     assert ring.content_hash(text) != hashlib.sha256(text.encode()).hexdigest()
     assert "content_key" not in repr(ring) and "audit_key" not in repr(ring)
+
+
+@pytest.mark.parametrize("key_len", [16, 32, 64, 100])
+def test_the_precomputed_mac_is_standard_hmac_sha256(key_len: int) -> None:
+    key = os.urandom(key_len)
+    mac = crypto.Mac(key)
+    for data in (b"", b"x", os.urandom(1000)):
+        assert mac.hexdigest(data) == hmac.digest(key, data, "sha256").hex()
