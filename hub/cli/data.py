@@ -56,9 +56,9 @@ def import_(state: CliState, module: str, file: Path, dry_run: bool, match: str 
         click.echo(f"line {r.line}: {printable(r.reason)}", err=True)
     if report.rejected > 20:
         click.echo(f"... and {report.rejected - 20} more rows not imported", err=True)
-    if rejects is not None and report.rejects:
+    if rejects is not None:  # written even when empty: it says what this run left out
         csv_import.write_rejects(report, rejects)
-        click.echo(f"rows not imported written to {rejects}", err=True)
+        click.echo(f"{report.rejected} rows not imported written to {rejects}", err=True)
     click.echo(printable(report.summary(), multiline=True))
     if report.rejects or report.stopped:
         raise click.exceptions.Exit(1)

@@ -80,5 +80,6 @@ def detect(data: bytes) -> tuple[str, str]:
               min(len(t) for t in texts))
     line = texts[0].count("\n", 0, at) + 1
     candidates = "; ".join(f"{_familiar(names)}: {_glimpse(text, at)!r}" for text, names in readings.items())
-    raise ValidationError("file", f"is not UTF-8, and its encoding cannot be told for sure; at line {line} it "
-                                  f"reads as {candidates}. Pass --encoding with the right one")
+    raise ValidationError("file", f"is not UTF-8 (from {_line_and_offset(data, first_bad)}), and its encoding "
+                                  f"cannot be told for sure; at line {line} it reads as {candidates}. "
+                                  "Pass --encoding with the right one")

@@ -77,7 +77,8 @@ def test_a_latin1_file_is_not_guessed(store: Store, ctx: Context, tmp_path: Path
     with pytest.raises(ValidationError) as err:
         import_csv(store, ctx, "contacts", path)
     message = str(err.value)
-    assert message.startswith("file: is not UTF-8, and its encoding cannot be told for sure; at line 2 it reads as")
+    assert message.startswith("file: is not UTF-8 (from line 2 (byte 17, 0xfc)), and its encoding cannot be told "
+                              "for sure; at line 2 it reads as")
     assert "'Müller,m@example.de'" in message and "Pass --encoding" in message
     assert names(store, ctx) == []
     report = import_csv(store, ctx, "contacts", path, encoding="cp1252")
