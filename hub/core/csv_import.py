@@ -185,13 +185,14 @@ def import_csv(store: Any, ctx: Context, module: str, path: Path, *, match: str 
         report.rejects.extend(rejects)
         for status, n in counts.items():
             setattr(report, status, getattr(report, status) + n)
-        if not dry_run and counts and sum(counts.values()):
+        if not dry_run and any(counts.values()):
             report.committed.append((batch[0][0], batch[-1][0]))
         if progress:
             progress(len(batch))
 
     rows = csv_file.rows
-    chunks = [rows[i:i + batch_size] for i in range(0, len(rows), max(batch_size, 1))]
+    size = max(batch_size, 1)
+    chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
     done = 0
     try:
         if dry_run:
@@ -206,11 +207,14 @@ def import_csv(store: Any, ctx: Context, module: str, path: Path, *, match: str 
             for chunk in chunks:
                 with store.writing(ctx) as tx:
                     outcome = run_batch(tx, chunk)
+                done += 1  # committed
                 book(chunk, *outcome)
-                done += 1
     except (Exception, KeyboardInterrupt) as exc:  # the report must say what was and was not imported
+        if done >= len(chunks):  # every batch committed; what failed came after
+            raise
         first = chunks[done][0][0]
-        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, HubError) else str(exc)
+        said = (str(exc).strip().splitlines() or [""])[0]
+        reason = said if isinstance(exc, HubError) else f"{type(exc).__name__}: {said}"
         report.stopped = f"line {first} and after were not imported ({reason})"
         for chunk in chunks[done:]:
             report.rejects.extend(Reject(line, values, f"not imported: the import stopped at line {first}")
