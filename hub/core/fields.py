@@ -65,6 +65,10 @@ class Invalid(ValueError):
     """A value a field rejects; the write path adds the module and field name."""
 
 
+#: What an error text says in place of a sensitive field's value.
+SENSITIVE_VALUE = "(sensitive value withheld)"
+
+
 @dataclass(frozen=True)
 class FieldDef:
     """One field of a module: how it is validated, stored and shown."""
@@ -98,17 +102,29 @@ class FieldDef:
         try:
             cleaned = _CLEANERS[self.kind](self, value)
         except Invalid as exc:
-            raise ValidationError(f"{module}.{self.name}", str(exc)) from None
+            raise ValidationError(f"{module}.{self.name}", self.unquoted(str(exc), value)) from None
         if isinstance(cleaned, str):
             if self.max_length is not None and len(cleaned) > self.max_length:
                 raise ValidationError(
                     f"{module}.{self.name}", f"is {len(cleaned)} characters long; at most {self.max_length}"
                 )
             if self.pattern and not _regex(self.pattern).fullmatch(cleaned):
-                raise ValidationError(
-                    f"{module}.{self.name}", f"{cleaned!r} does not match the pattern {self.pattern!r}"
-                )
+                shown = "the value" if self.sensitive else repr(cleaned)
+                raise ValidationError(f"{module}.{self.name}", f"{shown} does not match the pattern {self.pattern!r}")
         return cleaned
+
+    def unquoted(self, problem: str, value: Any) -> str:
+        """``problem`` as it may be kept and shown: for a sensitive field, without the value it quotes.
+
+        Error texts end up in places the field's encryption does not reach (dead letters, import reports,
+        logs), so a sensitive value never goes into one.
+        """
+        if not self.sensitive or value is None:
+            return problem
+        for quoted in sorted({repr(value), repr(str(value)), str(value)}, key=len, reverse=True):
+            if quoted:
+                problem = problem.replace(quoted, SENSITIVE_VALUE)
+        return problem
 
     @cached_property
     def quick(self) -> Callable[[Any], Any]:

@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection, Pipe
 from typing import Any, NamedTuple
 
 from hub.core.binding import BoundId
-from hub.core.fields import UNSURE
+from hub.core.fields import SENSITIVE_VALUE, UNSURE
 from hub.core.modules import ModuleDef
 from hub.errors import HubError, MappingError
 from hub.sync.heap import Collector
@@ -75,7 +75,7 @@ def outcomes(mapping: Callable[[Any], Any], mod: ModuleDef | None,
         try:
             values = mapping(data)
         except MappingError as exc:
-            out.append(Outcome("error", error=str(exc)))
+            out.append(Outcome("error", error=_error_text(exc, mod)))
             continue
         if values is None:
             out.append(Outcome("skip"))
@@ -83,6 +83,14 @@ def outcomes(mapping: Callable[[Any], Any], mod: ModuleDef | None,
         clean = validate(mod, values) if mod is not None else None
         out.append(Outcome("ok", values if clean is None else clean, clean is not None))
     return out
+
+
+def _error_text(exc: MappingError, mod: ModuleDef | None) -> str:
+    """What a dead letter keeps of a mapping failure: without the value when it is bound for a sensitive field."""
+    target = mod.fields.get(exc.field) if mod is not None else None
+    if target is None or not target.sensitive:
+        return str(exc)
+    return f"{exc.field}: {exc.transform}: {target.unquoted(exc.problem, exc.value)} (value {SENSITIVE_VALUE})"
 
 
 class MappingStage:

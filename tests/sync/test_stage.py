@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from hub.core.binding import BoundId
 from hub.core.modules import catalog
 from hub.core.store import Store
+from hub.errors import MappingError, ValidationError
 from hub.mappings import compile_mapping
 from hub.sync import runs
 from hub.sync.runner import RetryPolicy, Runner
@@ -123,3 +125,30 @@ def test_a_record_changed_back_in_a_later_batch_lands_as_its_last_version(store:
         assert runner.execute(run.id) == "succeeded"
     rows = {external_id: (email, last) for external_id, email, last in landed(store.engine, "src")}
     assert rows["c1"] == ("a@example.com", "Before")
+
+
+def test_a_mapping_failure_bound_for_a_sensitive_field_keeps_no_value(contacts: Any) -> None:
+    secret = "DE-4471-SECRET"
+
+    def failing(record: Any) -> dict[str, Any]:
+        raise MappingError(record["target"], "number", record["value"], f"{record['value']!r} is not a number")
+
+    got = outcomes(failing, contacts, [{"target": "national_id", "value": secret},
+                                       {"target": "city", "value": "Köln"}])
+    assert [o.kind for o in got] == ["error", "error"]
+    assert secret not in (got[0].error or "") and "national_id: number:" in (got[0].error or "")
+    assert "'Köln'" in (got[1].error or ""), "values bound for ordinary fields are still quoted"
+
+
+def test_a_sensitive_fields_validation_error_keeps_no_value(contacts: Any) -> None:
+    national_id = replace(contacts.fields["national_id"], pattern=r"[A-Z]{2}-\d+")
+    with pytest.raises(ValidationError) as caught:
+        national_id.clean("contacts", "XX-12-SECRET")
+    assert "XX-12-SECRET" not in str(caught.value) and "does not match the pattern" in str(caught.value)
+    email = contacts.fields["email"]
+    with pytest.raises(ValidationError) as caught:
+        replace(email, sensitive=True).clean("contacts", "not an address secret")
+    assert "not an address secret" not in str(caught.value)
+    with pytest.raises(ValidationError) as caught:
+        email.clean("contacts", "not an address plain")
+    assert "not an address plain" in str(caught.value), "ordinary fields still quote the value"
