@@ -19,7 +19,10 @@ from hub.errors import ValidationError
 
 @click.group("audit")
 def audit() -> None:
-    """Check and read the audit trail (it cannot be changed through Hub)."""
+    """Check and read the audit trail (it cannot be changed through Hub).
+
+    Exit status: that of the command run; 2 no command or an unknown one.
+    """
 
 
 @audit.command("verify")
@@ -96,7 +99,10 @@ def checkpoint(state: CliState, out: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
 @pass_state
 def log(state: CliState, module: str, record_id: str, as_json: bool) -> None:
-    """Show the history of one record: who changed which fields, when, through what."""
+    """Show the history of one record: who changed which fields, when, through what.
+
+    Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
+    """
     with state.store.reading(state.context()) as tx:
         tx.get(module, record_id, include_deleted=True)  # applies access: out of scope is "not found"
         events = audit_log.history(tx.session, module, record_id)
@@ -108,12 +114,17 @@ def log(state: CliState, module: str, record_id: str, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps({"seq": ev.seq, "at": ev.at.isoformat(), "actor": f"{ev.actor_kind}:{ev.actor_name}",
                                    "source": ev.source, "request_id": ev.request_id, "action": ev.action,
-                                   "changes": changes}, ensure_ascii=False))
+                                   "changes": changes}, ensure_ascii=False).translate(_C1_ESCAPED))
             continue
-        click.echo(f"#{ev.seq} {ev.at:%Y-%m-%d %H:%M:%S}Z {ev.action} by {ev.actor_kind}:{ev.actor_name} "
-                   f"via {ev.source} (request {ev.request_id})")
+        click.echo(printable(f"#{ev.seq} {ev.at:%Y-%m-%d %H:%M:%S}Z {ev.action} by {ev.actor_kind}:{ev.actor_name} "
+                             f"via {ev.source} (request {ev.request_id})"))
         for name, (before, after) in sorted(changes.items()):
-            click.echo(f"    {name}: {_show(before)} -> {_show(after)}")
+            click.echo(printable(f"    {name}: {_show(before)} -> {_show(after)}"))
+
+
+#: JSON escapes C0 controls itself; C1 controls (an 8-bit CSI) and bidi overrides are escaped here too.
+_C1_ESCAPED = {c: f"\\u{c:04x}" for c in [*range(0x7f, 0xa0), 0x2028, 0x2029, *range(0x202a, 0x202f),
+                                          *range(0x2066, 0x206a)]}
 
 
 def _show(value: object) -> str:
