@@ -3,8 +3,9 @@
 Rows are matched to existing records by ``--match FIELD``, else an ``id`` or ``external_id`` column, else
 the module's natural key (contacts: email, products: sku, ...), so importing the same file twice creates
 and updates nothing the second time. Columns the hub sets itself (``created_at``, ``updated_at``,
-``version``, other read-only fields) and the ``_line``/``_error`` columns of a rejects file are read and
-ignored, so ``hub export`` output imports back as it is; cells neutralised against formulas by Hub's
+``version``, other read-only fields), fields masked for the acting user (their export holds masks, not
+values) and the ``_line``/``_error`` columns of a rejects file are read and ignored, so ``hub export``
+output imports back as it is; cells neutralised against formulas by Hub's
 CSV writers are restored (hub.core.csv_formulas).
 
 The whole file is read and parsed before the first write; a bad row (unparseable, wrong number of
@@ -61,7 +62,7 @@ class ImportReport:
     match: str = ""
     dry_run: bool = False
     header: list[str] = field(default_factory=list)
-    #: Columns read and not written (set by the hub, or a rejects file's own columns).
+    #: Columns read and not written (set by the hub, masked for the actor, or a rejects file's own columns).
     ignored: list[str] = field(default_factory=list)
     #: Why the import stopped before the end of the file (a batch failed), or None.
     stopped: str | None = None
@@ -113,7 +114,10 @@ def import_csv(store: Any, ctx: Context, module: str, path: Path, *, match: str 
     header = csv_file.header
     with store.reading(ctx) as tx:
         mod = tx.module(module)
-    ignored_fields = {n for n, f in mod.fields.items() if f.readonly or n in SYSTEM_FIELDS} - {"id"}
+        masked = tx.profile.module(module).masked
+    # Set by the hub, or masked for this actor (an export shows them masked: written back, the masks would
+    # become the values).
+    ignored_fields = ({n for n, f in mod.fields.items() if f.readonly or n in SYSTEM_FIELDS} | masked) - {"id"}
     mapping: dict[str, str | None] = {}
     ignored: list[str] = []
     for h in header:

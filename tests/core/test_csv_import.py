@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from hub.core.actor import Context
+from hub.core import users
+from hub.core.actor import Actor, Context
 from hub.core.csv_export import export_csv
 from hub.core.csv_import import import_csv, write_rejects
 from hub.core.models import AuditEvent
@@ -347,3 +348,25 @@ def test_the_rejects_file_neutralises_formulas(store: Store, ctx: Context, tmp_p
     cells = [c for row in back[1:] for c in row]
     assert "'=cmd|' /C calc'!A0" in cells and "' @SUM(A1)" in cells and "'\uff1dx" in cells and "'@x" in cells
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\uff1d") or c.startswith(" @")]
+
+
+def test_a_field_masked_for_the_importer_is_not_written_back(store: Store, ctx: Context, tmp_path: Path) -> None:
+    with store.writing(ctx) as tx:
+        s, log = tx.session, tx.audit
+        clerk = users.create_user(s, log, "clerk")
+        users.create_role(s, log, "clerk")
+        users.grant(s, log, "clerk", "contacts", ["read", "create", "update", "export"], "all")
+        users.field_rule(s, log, "clerk", "contacts", "national_id", "masked")
+        users.assign_role(s, log, "clerk", "clerk")
+        tx.create("contacts", {"last_name": "Li", "email": "li@example.cn", "national_id": "110101199003071234"})
+    as_clerk = Context(Actor.for_user(clerk.id, "clerk"), "test")
+    out = io.StringIO()
+    export_csv(store, as_clerk, "contacts", out, fields=["email", "last_name", "national_id"])
+    assert "110101199003071234" not in out.getvalue()
+    path = tmp_path / "masked.csv"
+    path.write_text(out.getvalue().replace(",Li,", ",Lee,"), encoding="utf-8")
+    report = import_csv(store, as_clerk, "contacts", path)
+    assert (report.updated, report.rejected, report.ignored) == (1, 0, ["national_id"])
+    with store.reading(ctx) as tx:
+        [li] = tx.query("contacts", [Condition("email", "=", "li@example.cn")])
+    assert (li["last_name"], li["national_id"]) == ("Lee", "110101199003071234")
