@@ -8,11 +8,14 @@ plus a broken statement, creates three demo customer accounts, saves the three d
 transactions in (every minute), customer master CSV out. It returns what it did, in words. Running it
 again reuses the server (same host key and port when free) and changes nothing else.
 
+The sshd ends with the process that started it, however that ends; ``stop(var_dir)`` stops it before.
+
 The sample builders (``camt053_document``, ``invoice_export``) are used by the tests too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -124,9 +127,38 @@ def _server(base: Path) -> Any:
             pass
     if port is None or server.answers():
         server.port = free_port()
+    server.die_with_parent = True
     server.start()
     port_file.write_text(str(server.port))
     return server
+
+
+def stop(var_dir: Path, timeout: float = 10.0) -> bool:
+    """Stop the demo's sshd if it runs (SIGTERM, waiting up to ``timeout`` seconds); whether one ran."""
+    import signal
+    import time
+
+    location = (var_dir / "demo-finance").resolve() / "location"
+    if not location.exists():
+        return False
+    pid_file = Path(location.read_text().strip()) / "sshd" / "sshd.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError, IndexError):
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        with contextlib.suppress(ChildProcessError):  # our own child: reap it
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+        time.sleep(0.05)
+    pid_file.unlink(missing_ok=True)
+    return True
 
 
 def _customers(store: Store) -> list[Any]:
@@ -219,5 +251,5 @@ def demo(store: Store, var_dir: Path) -> str:
     ]
     if not matching:
         lines.append("  note: register the module connectors.finance.sftp (HUB_PLUGINS) so payments are matched")
-    lines.append(f"  stop the server: kill $(cat {server.base / 'sshd.pid'})")
+    lines.append(f"  the server runs while this process does (stop it sooner: kill $(cat {server.base / 'sshd.pid'}))")
     return "\n".join(lines)

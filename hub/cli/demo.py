@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from pathlib import Path
 
 import click
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from hub.core.store import Store
 from hub.sync import demo as demo_sync
 from hub.sync import dispatch
 from hub.sync.embedded import EmbeddedWorker
+from hub.sync.lifeline import sigterm_unwinds
 from hub.sync.models import DeadLetter, SyncRun
 
 
@@ -42,15 +44,11 @@ def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
     store = state.store
     setup = demo_sync.set_up(store, state.settings.var_dir)
     click.echo(f"\nsample connector {demo_sync.INSTANCE}: a folder of ERP exports at {setup.folder}")
-    click.echo("\nsample systems of the real-protocol connectors (on loopback, while this command runs):")
-    for label, message in demo_sync.sample_systems(store, state.settings.var_dir):
-        click.echo(f"  {label}: {message}")
-    with EmbeddedWorker(state.settings.var_dir / "demo-worker.log"):
-        inbound = _run(store, "inbound")
-        _edit_in_hub(store)
-        outbound = _run(store, "outbound")
-        for instance, stream in demo_sync.inbound_routes(store):
-            _run(store, "inbound", instance, stream)
+    with sigterm_unwinds():
+        try:
+            inbound, outbound = _sync(store, state.settings.var_dir)
+        finally:
+            demo_sync.stop_sample_systems(state.settings.var_dir)
     with Session(store.engine) as session:
         letters = list(session.scalars(select(DeadLetter).where(DeadLetter.run_id == inbound)))
     for d in letters:
@@ -61,6 +59,22 @@ def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
     click.echo("  hub deadletters list")
     click.echo("  hub lineage accounts <id>        # which run and ERP record set each field")
     click.echo("  hub serve --with-worker          # web app + worker + scheduler: new export files sync every minute")
+
+
+def _sync(store: Store, var_dir: Path) -> tuple[uuid.UUID, uuid.UUID]:
+    """The sample systems and a worker for the demo's runs: demo-erp in, hub edits out, each sample system in."""
+    click.echo("\nsample systems of the real-protocol connectors (on loopback, while this command runs):")
+    for label, message in demo_sync.sample_systems(store, var_dir):
+        click.echo(f"  {label}: {message}")
+    with EmbeddedWorker(var_dir / "demo-worker.log"):
+        inbound = _run(store, "inbound")
+        _edit_in_hub(store)
+        outbound = _run(store, "outbound")
+        for instance, stream in demo_sync.inbound_routes(store):
+            _run(store, "inbound", instance, stream)
+    click.echo(f"  the sample systems stop with this command: {', '.join(demo_sync.SAMPLE_INSTANCES)} stay paused, so "
+               "nothing is scheduled against them (`hub demo` starts them again; `hub sync NAME` runs one anyway)")
+    return inbound, outbound
 
 
 def _run(store: Store, direction: str, instance: str = demo_sync.INSTANCE, stream: str = "customers") -> uuid.UUID:

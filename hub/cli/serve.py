@@ -21,15 +21,19 @@ def serve(state: CliState, host: str, port: int, with_worker: bool) -> None:
     In production run it under a WSGI server instead: gunicorn 'hub.app:create_app()', and workers
     with `hub worker` (one of them with --beat).
 
+    SIGTERM stops it as Ctrl-C does. The worker started with --with-worker is stopped and waited for, and
+    ends with this process even when that is killed.
+
     Exit status: 0 the server stopped cleanly; 1 an error (the port in use, bad settings); 2 bad usage.
     """
     from hub.app import create_app
     from hub.sync.embedded import EmbeddedWorker
+    from hub.sync.lifeline import sigterm_unwinds
 
     app = create_app(settings=state.settings)
     worker = (EmbeddedWorker(state.settings.var_dir / "worker.log", beat=True, loglevel="INFO") if with_worker
               else contextlib.nullcontext())
-    with worker:
+    with sigterm_unwinds(), worker:
         if with_worker:
             click.echo(f"worker and scheduler running (log: {state.settings.var_dir / 'worker.log'})", err=True)
         app.run(host=host, port=port)

@@ -246,7 +246,7 @@ def runs_group() -> None:
 
 @runs_group.command("list")
 @click.option("--instance")
-@click.option("--status", type=click.Choice(["queued", "running", "succeeded", "failed", "dead"]))
+@click.option("--status", type=click.Choice(["queued", "retrying", "running", "succeeded", "failed", "dead"]))
 @click.option("--limit", default=20, show_default=True)
 @pass_state
 def list_runs(state: CliState, instance: str | None, status: str | None, limit: int) -> None:
@@ -387,13 +387,28 @@ def lineage(state: CliState, module: str, record_id: str) -> None:
 @click.option("--concurrency", default=1, show_default=True, help="Runs executed at once by this worker.")
 @click.option("--beat", is_flag=True, help="Also run the scheduler (exactly one per deployment).")
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker(concurrency: int, beat: bool, loglevel: str) -> None:
+@pass_state
+def worker(state: CliState, concurrency: int, beat: bool, loglevel: str) -> None:
     """Run a Celery worker for sync runs (with no HUB_BROKER_URL: the embedded broker, no server needed).
 
-    Exit status: 0 the worker stopped cleanly; 1 an error; 2 bad usage.
+    With --beat it also runs the scheduler, which refuses to start while another one runs (they share a
+    lease in the database); it ends with the worker, and keeps no files.
+
+    Exit status: 0 the worker stopped cleanly; 1 an error, or --beat while another scheduler runs;
+    2 bad usage.
     """
     from hub.sync.celery_app import app
 
+    if beat:
+        from hub.cli.terminal import printable
+        from hub.sync.scheduler import describe, holder
+
+        running = holder(state.store.engine)
+        state.store.engine.dispose()  # no database connection may cross into the beat process Celery forks
+        if running is not None:
+            click.echo(f"error: another scheduler is running: {printable(describe(running))}. Run exactly one "
+                       "worker with --beat; start this one without it.", err=True)
+            raise click.exceptions.Exit(1)
     argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "--without-gossip",
             "--without-mingle", "--pool=" + ("solo" if concurrency == 1 else "prefork")]
     if beat:

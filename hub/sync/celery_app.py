@@ -4,14 +4,21 @@ With no broker configured it uses kombu's SQLAlchemy transport on an SQLite file
 so the embedded default needs no server. The database, not Celery, records what a run did. Late acks,
 redelivery when a worker is lost and prefetch 1 give at-least-once delivery; the run's claim in the
 database turns that into at-most-one attempt at a time. The visibility timeout (Redis) is longer than
-any run; a run whose worker died is found sooner by its expired lease (the periodic tick).
+any run; a run whose worker died is found sooner by its expired lease (every worker looks, see
+hub.sync.resender).
+
+Beat is Hub's LeasedScheduler (hub.sync.scheduler): one per deployment, enforced through the database,
+with no schedule file. A worker's embedded beat and its pool processes die with the worker, even when it
+is killed with SIGKILL (hub.sync.lifeline).
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import beat_embedded_init, worker_process_init
 
 from hub.config import Settings
 
@@ -49,10 +56,22 @@ def make_celery(settings: Settings | None = None) -> Celery:
         timezone="UTC",
         enable_utc=True,
         worker_hijack_root_logger=False,
+        beat_scheduler="hub.sync.scheduler:LeasedScheduler",
+        # Used only by a file-backed scheduler chosen on the command line: never the current folder.
+        beat_schedule_filename=str(settings.var_dir / "celerybeat-schedule"),
         beat_schedule={"hub-tick": {"task": "hub.sync.tick",
                                     "schedule": float(os.environ.get("HUB_SYNC_TICK_SECONDS", "30"))}},
     )
     return app
+
+
+@beat_embedded_init.connect
+@worker_process_init.connect
+def _die_with_worker(**_: Any) -> None:
+    """A worker's embedded beat and its pool processes end when the worker does, however it ends."""
+    from hub.sync.lifeline import die_with_parent
+
+    die_with_parent()
 
 
 app = make_celery()

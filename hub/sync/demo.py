@@ -4,6 +4,10 @@
 so a dead letter shows), saves the mapping, and configures the ``demo-erp`` files connector with an
 inbound route (customers -> accounts, every minute) and an outbound route (accounts changed in the hub
 go back to the ERP's outbox folder). Running it again changes nothing.
+
+``sample_systems`` starts the sample servers of the real-protocol connectors for the demo's own runs and
+leaves their instances paused, because the servers end with the demo; ``stop_sample_systems`` stops the
+one that is a child process (sshd).
 """
 
 from __future__ import annotations
@@ -113,32 +117,55 @@ def set_up(store: Store, var_dir: Path, customers: int = 200) -> DemoSync:
     return DemoSync(folder, customers)
 
 
-#: The sample systems of the real-protocol connectors: (label, module, function). Each starts its sample
-#: server on loopback (inside this process) and configures its ``demo-*`` instance; see their docs.
+#: The sample systems of the real-protocol connectors: (label, module, function, instance). Each starts its
+#: sample server on loopback (inside this process, or as its child) and configures its ``demo-*`` instance.
 SAMPLE_SYSTEMS = (
-    ("Odoo (XML-RPC)", "hub.testing.odoo_server", "demo"),
-    ("NAV / Business Central (SOAP)", "connectors.erp.soap", "demo"),
-    ("finance (SFTP)", "connectors.finance.sftp_demo", "demo"),
-    ("HR (SCIM)", "connectors.hr.scim_demo", "demo"),
+    ("Odoo (XML-RPC)", "hub.testing.odoo_server", "demo", "demo-odoo"),
+    ("NAV / Business Central (SOAP)", "connectors.erp.soap", "demo", "demo-nav"),
+    ("finance (SFTP)", "connectors.finance.sftp_demo", "demo", "demo-finance"),
+    ("HR (SCIM)", "connectors.hr.scim_demo", "demo", "demo-hr"),
 )
+SAMPLE_INSTANCES = tuple(system[3] for system in SAMPLE_SYSTEMS)
 
 
 def sample_systems(store: Store, var_dir: Path) -> list[tuple[str, str]]:
-    """Start the sample systems and configure their instances; (label, what happened) for each.
+    """Start the sample systems and configure their instances, paused; (label, what happened) for each.
 
-    A system that cannot start here (the SFTP one needs OpenSSH's sshd, installed as root) reports why
-    and the others go on.
+    The servers live only as long as this process, so their instances are paused: nothing is scheduled
+    against them once they are gone (the demo runs them once itself; a paused instance still syncs when
+    asked). A system that cannot start here (the SFTP one needs OpenSSH's sshd, installed as root) reports
+    why and the others go on. ``stop_sample_systems`` stops the servers that are not threads of this process.
     """
     import importlib
 
     out = []
-    for label, module, name in SAMPLE_SYSTEMS:
+    for label, module, name, _instance in SAMPLE_SYSTEMS:
         try:
             message = getattr(importlib.import_module(module), name)(store, var_dir)
         except Exception as exc:
             message = f"skipped: {type(exc).__name__}: {exc}"
         out.append((label, str(message)))
+    pause(store, SAMPLE_INSTANCES)
     return out
+
+
+def pause(store: Store, names: tuple[str, ...]) -> list[str]:
+    """Pause those of the named instances that exist and run; their names."""
+    paused = []
+    with store.writing(Context.system("demo")) as tx:
+        for row in tx.session.scalars(select(ConnectorInstance).where(ConnectorInstance.name.in_(names),
+                                                                      ConnectorInstance.paused.is_(False))):
+            row.paused = True
+            tx.audit.add("connector_instances", row.id, "update", {"paused": [False, True]})
+            paused.append(row.name)
+    return sorted(paused)
+
+
+def stop_sample_systems(var_dir: Path) -> None:
+    """Stop the sample servers that run as child processes (the finance demo's sshd)."""
+    from connectors.finance.sftp_demo import stop
+
+    stop(var_dir)
 
 
 def inbound_routes(store: Store, prefix: str = "demo-") -> list[tuple[str, str]]:

@@ -1,7 +1,8 @@
 """Starting runs: create the run row (the truth), then send its Celery message.
 
-If the message cannot be sent (the broker is down), the run stays queued and the periodic tick sends
-it again; if a message is delivered twice, the run's claim lets only one attempt proceed.
+If the message cannot be sent (the broker is down, or the embedded SQLite broker stays locked), the run
+stays queued and a worker sends it again within seconds (hub.sync.resender); if a message is delivered
+twice, the run's claim lets only one attempt proceed.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from hub.sync.models import SyncRun
 log = logging.getLogger("hub.sync")
 
 
-def send(run_id: uuid.UUID, countdown: float | None = None) -> bool:
-    """Send the Celery message for a run; False (and logged) when the broker cannot be reached."""
+def send(run_id: uuid.UUID, countdown: float | None = None, tries: int = 3) -> bool:
+    """Send the Celery message for a run (to arrive ``countdown`` seconds from now); False (and logged) when
+    the broker cannot be reached after ``tries`` tries."""
     from kombu import Connection
 
     from hub.config import Settings
@@ -30,13 +32,17 @@ def send(run_id: uuid.UUID, countdown: float | None = None) -> bool:
     from hub.sync.tasks import run_sync
 
     url = broker_url(Settings.from_env())
-    try:  # a connection of its own, to the broker the settings name now, with that broker's options
-        with Connection(url, transport_options=transport_options(url)) as connection:
-            run_sync.apply_async((str(run_id),), countdown=countdown, connection=connection)
-    except Exception as exc:  # the broker is down: the tick will send it later
-        log.warning("run %s: could not send to the broker (%s); it stays queued", run_id, exc)
-        return False
-    return True
+    for attempt in range(1, tries + 1):
+        try:  # a connection of its own, to the broker the settings name now, with that broker's options
+            with Connection(url, transport_options=transport_options(url)) as connection:
+                run_sync.apply_async((str(run_id),), countdown=countdown, connection=connection)
+            return True
+        except Exception as exc:  # e.g. the embedded broker locked by a worker that is starting
+            if attempt == tries:  # a worker sends it again (hub.sync.resender)
+                log.warning("run %s: could not send to the broker (%s); it stays queued", run_id, exc)
+            else:
+                time.sleep(0.2 * attempt)
+    return False
 
 
 def start(store: Store, instance: str, stream: str, direction: str = "inbound", *, full: bool = False,

@@ -17,7 +17,7 @@ from hub.core.crypto import DecryptionError, Keyring, associated_data, is_encryp
 from hub.core.models.base import Base
 from hub.core.types import new_id, utcnow
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "dead")
+RUN_STATUSES = ("queued", "retrying", "running", "succeeded", "failed", "dead")
 DIRECTIONS = ("inbound", "outbound")
 
 
@@ -106,6 +106,23 @@ class SyncRun(Base):
     queued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
+    # A run waiting to retry (status retrying) holds no lease and no worker; it is not claimed before due_at.
+    due_at: Mapped[dt.datetime | None] = mapped_column()
+    # When its latest Celery message was sent (or is due, when sent with a delay): workers resend from this.
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
+    # Transient errors in a row without a committed batch, and when the first of them happened.
+    retry_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_since: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SchedulerLease(Base):
+    """The scheduler (beat) that holds this lease is the only one that schedules; a second one refuses."""
+
+    __tablename__ = "sync_scheduler_leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    lease_until: Mapped[dt.datetime] = mapped_column()
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class DeadLetter(Base):

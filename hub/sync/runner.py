@@ -1,15 +1,19 @@
-"""Runs one attempt of a sync run: claim it, build its connector and mapping, execute with retries, finish.
+"""Runs a sync run step by step: claim it, build its connector and mapping, execute, and decide what next.
 
-This is what a Celery task calls (hub.sync.tasks); it holds the policy, not the mechanics:
-transient connector errors (RetryableError) are retried with exponential backoff and jitter, bounded
-in attempts and time, honouring a server's Retry-After; a permanent or configuration error fails the
-run; anything else ends the attempt, and the run is queued again until its attempts run out.
+This is what a Celery task calls (hub.sync.tasks); it holds the policy, not the mechanics. A transient
+connector error (RetryableError) ends the step: the run lets go of its worker and waits to retry
+(status ``retrying``) for an exponential backoff with jitter, never shorter than a server's Retry-After;
+its message is sent again for that time. Retries are bounded in number and time *without progress*;
+when they run out, the attempt ends. A permanent or configuration error fails the run; anything else
+ends the attempt, and the run is queued again until its attempts run out.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -17,15 +21,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tenacity import RetryCallState, Retrying, retry_if_exception_type
-from tenacity.wait import wait_exponential_jitter
+from tenacity import RetryCallState
 
 from hub.core.db import writer
 from hub.core.store import Store
+from hub.core.types import utcnow
 from hub.errors import ConfigError, PermanentError, RetryableError
 from hub.logs import Redactor
 from hub.sync import runs
@@ -35,24 +39,42 @@ from hub.sync.instances import build, get_instance, get_route
 from hub.sync.models import SyncRun
 
 log = logging.getLogger("hub.sync")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How transient connector errors are retried within one attempt."""
+    """How transient connector errors are retried: at most ``attempts`` errors in a row and ``max_seconds``
+    without a committed batch, waiting ``initial`` * 2^n seconds (plus up to 1 s of jitter, at most ``cap``)
+    between them, and never less than a server's Retry-After (up to 5 * ``cap``)."""
 
     attempts: int = 8
     max_seconds: float = 600.0
     initial: float = 0.5
     cap: float = 60.0
 
+    def delay(self, failures: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after the ``failures``-th error in a row."""
+        try:
+            backoff = self.initial * 2 ** (failures - 1) + random.uniform(0, 1)
+        except OverflowError:
+            backoff = self.cap
+        return max(min(backoff, self.cap), min(float(retry_after or 0.0), self.cap * 5))
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """The default policy, with HUB_SYNC_RETRY_ATTEMPTS and HUB_SYNC_RETRY_MAX_SECONDS where they are set."""
+        default = cls()
+        return cls(attempts=int(os.environ.get("HUB_SYNC_RETRY_ATTEMPTS", default.attempts)),
+                   max_seconds=float(os.environ.get("HUB_SYNC_RETRY_MAX_SECONDS", default.max_seconds)))
+
     def wait(self, state: RetryCallState) -> float:
-        """Exponential backoff with jitter, but never less than the server's Retry-After."""
-        backoff = wait_exponential_jitter(multiplier=self.initial, max=self.cap)(state)
+        """``delay`` for tenacity's Retrying (callers that retry within one call, e.g. org-unit sync)."""
         exc = state.outcome.exception() if state.outcome else None
-        after = getattr(exc, "retry_after", None) or 0.0
-        return max(backoff, min(float(after), self.cap * 5))
+        return self.delay(state.attempt_number, getattr(exc, "retry_after", None))
+
+
+#: Outbound runs write once per step: a transient write error ends the step like any other.
+NO_RETRY = RetryPolicy(attempts=1)
 
 
 @lru_cache(maxsize=64)
@@ -75,6 +97,14 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+@dataclass(frozen=True)
+class Step:
+    """What one step of a run came to: its status afterwards, and when it is due again if it waits."""
+
+    status: str | None
+    due_at: dt.datetime | None = None
+
+
 @dataclass
 class Runner:
     """Executes runs for one worker process."""
@@ -86,17 +116,36 @@ class Runner:
     on_batch: Callable[[SyncRun, Tally], None] | None = None
     redactor: Redactor | None = None
     mapping_process: bool = True
+    #: Connectors of runs waiting to retry, kept open for their next step if it comes to this process
+    #: (with the instance config they were built with), as a retry within one call would keep them.
+    waiting: dict[uuid.UUID, tuple[Connector, Any]] = field(default_factory=dict)
+    keep_waiting: int = 16
 
     def execute(self, run_id: uuid.UUID) -> str | None:
-        """One attempt of the run; returns its status afterwards, or None if there was nothing to do.
+        """One attempt of the run, here, until it ends (waiting out its retries in this process, with the same
+        connector); its status afterwards, or None if there was nothing to do. Workers call ``step``
+        instead, which never waits.
 
         Raises runs.Busy when another worker holds the run or its route (the caller retries later).
+        """
+        while True:
+            step = self.step(run_id)
+            if step.status != "retrying" or step.due_at is None:
+                return step.status
+            time.sleep(max((step.due_at - utcnow()).total_seconds(), 0.0))
+
+    def step(self, run_id: uuid.UUID) -> Step:
+        """Claim the run and work on it until it ends, fails, or meets a transient error (then it waits to
+        retry, without this worker); Step(None) if there was nothing to do (finished, or not due yet).
+
+        Raises runs.Busy when another worker holds the run or its route.
         """
         engine = self.store.engine
         run = runs.claim(engine, run_id, worker_id(), self.lease_seconds)
         if run is None:
-            return None
+            return Step(None)
         connector: Connector | None = None
+        progress: Callable[[], int] = lambda: 0  # noqa: E731
         keeper = LeaseKeeper(engine, run, self.lease_seconds)
         keeper.start()
         try:
@@ -104,68 +153,90 @@ class Runner:
                 instance = get_instance(session, run.instance)
                 route = get_route(session, run.instance, run.stream, run.direction)
                 mapping, version = load_mapping(session, route.mapping)
-            connector = build(self.store.keyring, self.types, instance, self.redactor)
+            connector = self._connector(run.id, instance)
             hook = self.on_batch
             if run.direction == "inbound":
                 job = InboundRun(self.store, run, connector, mapping, version, route.batch_size,
                                  self.lease_seconds, instance.rate_limit,
                                  on_batch=(lambda t: hook(run, t)) if hook is not None else None,
                                  mapping_process=self.mapping_process)
-                self.with_retries(run, job.execute, lambda: job.batches_done)
+                progress = lambda: job.batches_done  # noqa: E731
+                job.execute()
             else:
                 from hub.sync.outbound import OutboundRun
 
                 out = OutboundRun(self.store, run, connector, mapping, version, route.module, route.batch_size,
-                                  self.lease_seconds, retry=self.retry)
-                self.with_retries(run, out.execute, lambda: out.batches_done)
+                                  self.lease_seconds, retry=NO_RETRY)
+                progress = lambda: out.batches_done  # noqa: E731
+                out.execute()
         except runs.LeaseLost:
             log.warning("run %s: lease lost; another worker continues it", run.id)
-            return "running"
+            return Step("running")
         except RetryableError as exc:
-            status = runs.release_for_retry(engine, run, f"transient errors did not clear: {exc}")
-            log.warning("run %s: attempt %s failed (%s); now %s", run.id, run.attempts, exc, status)
-            return status
+            step = self._transient(run, exc, progress() > 0)
+            if step.status == "retrying" and connector is not None:
+                self._keep(run.id, connector, instance.config)
+                connector = None
+            return step
         except (PermanentError, ConfigError) as exc:
             runs.finish(engine, run, "failed", f"{type(exc).__name__}: {exc}")
             log.error("run %s failed: %s", run.id, exc)
-            return "failed"
+            return Step("failed")
         except Exception as exc:
             status = runs.release_for_retry(engine, run, f"{type(exc).__name__}: {exc}")
             log.exception("run %s: attempt %s crashed; now %s", run.id, run.attempts, status)
-            return status
+            return self._next_attempt(run, status)
         finally:
             keeper.stop()
             if connector is not None:
                 connector.close()
         runs.finish(engine, run, "succeeded")
-        return "succeeded"
+        return Step("succeeded")
 
-    def with_retries(self, run: SyncRun, work: Callable[[], T], progress: Callable[[], int] = lambda: 0) -> T:
-        """Call ``work`` again (from the last committed checkpoint) on RetryableError, per the policy.
+    @staticmethod
+    def _next_attempt(run: SyncRun, status: str) -> Step:
+        """After a failed attempt: when the next one should start (5 s, doubling per attempt, at most 60 s)."""
+        if status != "queued":
+            return Step(status)
+        pause = min(5.0 * 2 ** max(run.attempts - 1, 0), 60.0)
+        return Step(status, utcnow() + dt.timedelta(seconds=pause))
 
-        The budget (attempts and seconds) bounds failures *without progress*: it starts afresh whenever a
-        batch has committed since the last failure, so the retries spent on any one record stay bounded
-        while a long run through a flaky connection still finishes.
+    def _connector(self, run_id: uuid.UUID, instance: Any) -> Connector:
+        """The connector kept for this run's retry if its instance's config is unchanged, else a new one."""
+        kept = self.waiting.pop(run_id, None)
+        if kept is not None:
+            if kept[1] == instance.config:
+                return kept[0]
+            kept[0].close()
+        return build(self.store.keyring, self.types, instance, self.redactor)
+
+    def _keep(self, run_id: uuid.UUID, connector: Connector, config: Any) -> None:
+        self.waiting[run_id] = (connector, config)
+        while len(self.waiting) > self.keep_waiting:  # the oldest goes
+            self.waiting.pop(next(iter(self.waiting)))[0].close()
+
+    def _transient(self, run: SyncRun, exc: RetryableError, progressed: bool) -> Step:
+        """After a transient error: wait to retry, or end the attempt when the budget without progress is spent.
+
+        The budget (errors in a row and seconds) starts afresh whenever a batch has committed since the last
+        error, so the retries spent on any one record stay bounded while a long run through a flaky
+        connection still finishes.
         """
         engine = self.store.engine
-        budget = {"progress": progress(), "failures": 0, "since": time.monotonic()}
-
-        def stop(state: RetryCallState) -> bool:
-            now = progress()
-            if now != budget["progress"]:
-                budget.update(progress=now, failures=0, since=time.monotonic())
-            budget["failures"] += 1
-            return (budget["failures"] >= self.retry.attempts
-                    or time.monotonic() - budget["since"] >= self.retry.max_seconds)
-
-        def count(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.info("run %s: transient error, retry %s: %s", run.id, state.attempt_number, exc)
-            runs.count_retry(engine, run, self.lease_seconds)
-
-        retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=self.retry.wait, stop=stop,
-                            before_sleep=count, reraise=True)
-        return retrying(work)
+        now = utcnow()
+        streak = 1 if progressed else run.retry_streak + 1
+        since = now if progressed or run.retry_since is None else run.retry_since
+        if streak >= self.retry.attempts or (now - since).total_seconds() >= self.retry.max_seconds:
+            status = runs.release_for_retry(engine, run, f"transient errors did not clear: {exc}")
+            log.warning("run %s: attempt %s failed (%s); now %s", run.id, run.attempts, exc, status)
+            return self._next_attempt(run, status)
+        delay = self.retry.delay(streak, getattr(exc, "retry_after", None))
+        due = runs.wait_to_retry(engine, run, f"RetryableError: {exc}", delay, streak, since)
+        if due is None:
+            log.warning("run %s: lease lost; another worker continues it", run.id)
+            return Step("running")
+        log.info("run %s: transient error, retry %s in %.1fs: %s", run.id, streak, delay, exc)
+        return Step("retrying", due)
 
 
 class LeaseKeeper(threading.Thread):

@@ -5,6 +5,10 @@ A worker *claims* a run before working on it: in one transaction it counts the a
 across all workers. A run whose attempts reach its limit is dead and is never started again, so a run
 that kills its worker every time cannot loop. A run whose worker died keeps its lease only until the
 lease expires; then any worker may claim it again and it resumes from its last committed checkpoint.
+
+A transient error does not keep the worker: the run *waits to retry* (status ``retrying``, no lease) until
+its ``due_at``, and the claim that follows goes on with the same attempt. Its retry budget (errors in a
+row without a committed batch, and since when) is kept on the row.
 """
 
 from __future__ import annotations
@@ -26,19 +30,28 @@ from hub.sync.models import ConnectorInstance, Route, StreamState, SyncRun
 
 LEASE_SECONDS = 300
 FINISHED = ("succeeded", "failed", "dead")
+WAITING = ("queued", "retrying")
 
 
 class Busy(HubError):
-    """Another worker holds this run or another run of its route; try again after ``retry_after`` s."""
+    """Another worker holds this run (``held``) or another run of its route; try again after ``retry_after`` s.
 
-    def __init__(self, message: str, retry_after: float) -> None:
-        self.retry_after = retry_after
+    When the run itself is held, a message for it is a duplicate: the holder finishes the run, and if the
+    holder dies, its lease runs out and the run is sent again.
+    """
+
+    def __init__(self, message: str, retry_after: float, held: bool = False) -> None:
+        self.retry_after, self.held = retry_after, held
         super().__init__(message)
 
 
 def queue(session: Session, instance: str, stream: str, direction: str = "inbound", *, full: bool = False,
           kind: str = "sync") -> tuple[SyncRun, bool]:
-    """A queued run of the route (an already queued one is reused); returns (run, newly created)."""
+    """A queued run of the route (an already waiting one is reused); returns (run, to be sent).
+
+    A run waiting to retry is reused too, so a connector that is down gathers one run per route, not one
+    per schedule tick; a start by a person (not the schedule) makes it due now.
+    """
     route = session.scalar(select(Route).where(Route.instance == instance, Route.stream == stream,
                                                Route.direction == direction))
     if route is None or not route.enabled:
@@ -50,22 +63,28 @@ def queue(session: Session, instance: str, stream: str, direction: str = "inboun
         raise ConfigError(f"connector instance {instance!r} is paused")
     waiting = session.scalar(select(SyncRun).where(
         SyncRun.instance == instance, SyncRun.stream == stream, SyncRun.direction == direction,
-        SyncRun.status == "queued", SyncRun.full.is_(full)))
+        SyncRun.status.in_(WAITING), SyncRun.full.is_(full)).order_by(SyncRun.queued_at).limit(1))
     if waiting is not None:
+        if waiting.status == "retrying" and kind != "scheduled" and waiting.due_at is not None \
+                and waiting.due_at > utcnow():
+            waiting.due_at = waiting.sent_at = utcnow()
+            return waiting, True
         return waiting, False
     state = None if full else session.scalar(select(StreamState.state).where(
         StreamState.instance == instance, StreamState.stream == stream, StreamState.direction == direction))
     run = SyncRun(instance=instance, stream=stream, direction=direction, kind=kind, full=full,
-                  max_attempts=route.max_attempts, mapping=route.mapping, start_state=state, status="queued")
+                  max_attempts=route.max_attempts, mapping=route.mapping, start_state=state, status="queued",
+                  sent_at=utcnow())
     session.add(run)
     session.flush()
     return run, True
 
 
 def claim(engine: Engine, run_id: uuid.UUID, worker: str, lease_seconds: float = LEASE_SECONDS) -> SyncRun | None:
-    """Take the run for ``worker``; None if it is finished or has just died of too many attempts.
+    """Take the run for ``worker``; None if it is finished, not due yet, or has just died of too many attempts.
 
-    Raises Busy when another worker holds it (or another run of its route) under a live lease.
+    Raises Busy when another worker holds it (or another run of its route) under a live lease. A run that
+    was waiting to retry goes on with its attempt; any other claim starts a new attempt.
     """
     now = utcnow()
     session = Session(writer(engine), expire_on_commit=False)
@@ -93,20 +112,25 @@ def _claim(session: Session, run_id: uuid.UUID, worker: str, lease_seconds: floa
     if run.status == "running" and run.lease_until is not None and run.lease_until > now:
         if run.lease_owner == worker:
             return run
-        raise Busy(f"run {run_id} is held by {run.lease_owner}", (run.lease_until - now).total_seconds())
+        raise Busy(f"run {run_id} is held by {run.lease_owner}", (run.lease_until - now).total_seconds(),
+                   held=True)
+    if run.status in WAITING and run.due_at is not None and run.due_at > now:
+        return None  # too early: its delayed message, or a worker's resend, brings it back when due
     # Free the route from runs whose workers died (their leases ran out).
     session.execute(update(SyncRun).where(
         SyncRun.instance == run.instance, SyncRun.stream == run.stream, SyncRun.direction == run.direction,
         SyncRun.status == "running", SyncRun.lease_until < now, SyncRun.id != run.id,
     ).values(status="queued", lease_owner=None, lease_until=None))
-    if run.attempts >= run.max_attempts:
-        run.status, run.finished_at = "dead", now
-        run.lease_owner = run.lease_until = None
-        run.error = (f"gave up after {run.attempts} attempts" +
-                     (f"; last error: {run.error}" if run.error else ": each attempt ended without finishing "
-                      "(the worker died or lost its lease)"))
-        return None
-    run.status, run.attempts = "running", run.attempts + 1
+    if run.status != "retrying":  # a new attempt (a run waiting to retry goes on with its attempt)
+        if run.attempts >= run.max_attempts:
+            run.status, run.finished_at = "dead", now
+            run.lease_owner = run.lease_until = run.due_at = None
+            run.error = (f"gave up after {run.attempts} attempts" +
+                         (f"; last error: {run.error}" if run.error else ": each attempt ended without "
+                          "finishing (the worker died or lost its lease)"))
+            return None
+        run.attempts, run.retry_streak, run.retry_since = run.attempts + 1, 0, None
+    run.status, run.due_at = "running", None
     run.lease_owner, run.lease_until, run.heartbeat_at = worker, now + dt.timedelta(seconds=lease_seconds), now
     run.started_at = run.started_at or now
     session.flush()
@@ -152,23 +176,70 @@ def release_for_retry(engine: Engine, run: SyncRun, error: str) -> str:
     return status
 
 
+def wait_to_retry(engine: Engine, run: SyncRun, error: str, delay: float, streak: int,
+                  since: dt.datetime) -> dt.datetime | None:
+    """After a transient error: the run lets go of its lease and waits (status ``retrying``) ``delay`` seconds.
+
+    Counts the retry (``retries``) and keeps the retry budget (``streak`` errors in a row since ``since``).
+    Returns when it is due, or None if this worker no longer held the run.
+    """
+    due = utcnow() + dt.timedelta(seconds=delay)
+    with Session(writer(engine)) as session, session.begin():
+        result = session.execute(update(SyncRun).where(
+            SyncRun.id == run.id, SyncRun.lease_owner == run.lease_owner, SyncRun.status == "running").values(
+            status="retrying", lease_owner=None, lease_until=None, due_at=due, sent_at=due, error=error,
+            retries=SyncRun.retries + 1, retry_streak=streak, retry_since=since))
+    return due if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def note_sent(engine: Engine, run_id: uuid.UUID, at: dt.datetime) -> None:
+    """Record that the run's message was sent to arrive at ``at`` (so workers do not send it again before)."""
+    with Session(writer(engine)) as session, session.begin():
+        session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status.in_(WAITING))
+                        .values(sent_at=at))
+
+
 @dataclass(frozen=True)
 class Stale:
-    """A run that needs a (new) message: its lease ran out, or it has waited too long in the queue."""
+    """A run that needs a (new) message: its lease ran out, or it has waited too long for its message."""
 
     run_id: uuid.UUID
     reason: str
+    last_sent: dt.datetime | None = None
 
 
-def stale_runs(session: Session, queued_for: float = 120.0) -> list[Stale]:
-    """Runs whose worker died (expired lease) and queued runs whose message may have been lost."""
-    now = utcnow()
-    out = [Stale(r, "lease expired") for r in session.scalars(
-        select(SyncRun.id).where(SyncRun.status == "running", SyncRun.lease_until < now))]
-    out += [Stale(r, "waiting") for r in session.scalars(
-        select(SyncRun.id).where(SyncRun.status == "queued",
-                                 SyncRun.queued_at < now - dt.timedelta(seconds=queued_for)))]
+def stale_runs(session: Session, after: float = 5.0, now: dt.datetime | None = None) -> list[Stale]:
+    """Runs whose worker died (expired lease), and waiting runs whose message may have been lost.
+
+    A waiting run (queued, or due to retry) counts when its latest message should have arrived ``after``
+    seconds ago; for a queued run that time doubles with each resend (up to 5 minutes), so a run that only
+    waits for a free worker gathers few duplicate messages.
+    """
+    now = now or utcnow()
+    out = []
+    rows = session.execute(select(SyncRun.id, SyncRun.status, SyncRun.queued_at, SyncRun.sent_at, SyncRun.due_at,
+                                  SyncRun.lease_until).where(SyncRun.status.in_(("running", *WAITING)))).all()
+    for run_id, status, queued_at, sent_at, due_at, lease_until in rows:
+        last = sent_at or queued_at
+        if status == "running":  # sent again at once when its lease ran out, then every ``after`` seconds
+            if lease_until is not None and lease_until < now and (
+                    last < lease_until or now - last >= dt.timedelta(seconds=after)):
+                out.append(Stale(run_id, "lease expired", sent_at))
+            continue
+        wait = after if status == "retrying" else min(max((last - queued_at).total_seconds(), after), 300.0)
+        if now - last >= dt.timedelta(seconds=wait) and (due_at is None or due_at <= now):
+            out.append(Stale(run_id, "waiting", sent_at))
     return out
+
+
+def take_for_resend(engine: Engine, stale: Stale, now: dt.datetime | None = None) -> bool:
+    """Mark the run as sent now unless another worker did since it was found stale; True if this one may send."""
+    with Session(writer(engine)) as session, session.begin():
+        same = (SyncRun.sent_at.is_(None) if stale.last_sent is None else SyncRun.sent_at == stale.last_sent)
+        result = session.execute(update(SyncRun).where(SyncRun.id == stale.run_id, same,
+                                                       SyncRun.status.not_in(FINISHED))
+                                 .values(sent_at=now or utcnow()))
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def due_routes(session: Session, now: dt.datetime | None = None) -> Sequence[Route]:

@@ -1,7 +1,13 @@
-"""Celery tasks: thin callers of the runner. The database, not Celery, records what a run did."""
+"""Celery tasks: thin callers of the runner. The database, not Celery, records what a run did.
+
+A task never waits for a retry: a run that meets a transient error is sent again to arrive when it is
+due, and the worker takes other runs meanwhile. Each worker process also runs a Resender (see
+hub.sync.resender) from the moment it is ready.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import uuid
@@ -9,28 +15,31 @@ from functools import lru_cache
 from typing import Any
 
 from celery import Task
-from celery.signals import setup_logging, worker_ready
+from celery.signals import setup_logging, worker_ready, worker_shutdown
 from sqlalchemy.orm import Session
 
 from hub.core.db import writer
 from hub.core.store import Store
+from hub.core.types import utcnow
 from hub.logs import Redactor, configure
 from hub.sync import dispatch, runs
 from hub.sync.celery_app import app
 from hub.sync.connector_types import connector_types
-from hub.sync.runner import Runner
+from hub.sync.resender import Resender, resend
+from hub.sync.runner import RetryPolicy, Runner
 
 log = logging.getLogger("hub.sync")
 
 
 @lru_cache(maxsize=1)
 def runner() -> Runner:
-    """This worker process's runner (store, connector types, lease length from HUB_SYNC_LEASE_SECONDS;
-    HUB_SYNC_MAPPING_PROCESS=0 maps in the worker process itself instead of a helper beside it)."""
+    """This worker process's runner (store, connector types, lease length from HUB_SYNC_LEASE_SECONDS, retry
+    policy from HUB_SYNC_RETRY_*; HUB_SYNC_MAPPING_PROCESS=0 maps in the worker process itself instead of a
+    helper beside it)."""
     lease = float(os.environ.get("HUB_SYNC_LEASE_SECONDS", runs.LEASE_SECONDS))
     forked = os.environ.get("HUB_SYNC_MAPPING_PROCESS", "1").strip().lower() not in ("0", "false", "no", "off")
-    return Runner(Store.from_settings(), connector_types(), lease_seconds=lease, redactor=_redactor(),
-                  mapping_process=forked)
+    return Runner(Store.from_settings(), connector_types(), lease_seconds=lease, retry=RetryPolicy.from_env(),
+                  redactor=_redactor(), mapping_process=forked)
 
 
 @lru_cache(maxsize=1)
@@ -46,14 +55,27 @@ def _setup_logging(**_: Any) -> None:
 
 @app.task(name="hub.sync.run", bind=True, max_retries=None)
 def run_sync(self: Task, run_id: str) -> str | None:
-    """One attempt of a run. Busy (held elsewhere) is retried later and is not an attempt."""
+    """One step of a run (hub.sync.runner.Runner.step); what follows is sent with a delay, never waited for.
+
+    A run held by another worker makes this message a duplicate, dropped. A run whose route is busy (another
+    run of it is running) is tried again later; waiting for the route is not an attempt.
+    """
+    rid = uuid.UUID(run_id)
     try:
-        status = runner().execute(uuid.UUID(run_id))
+        step = runner().step(rid)
     except runs.Busy as busy:
-        raise self.retry(countdown=min(max(busy.retry_after, 1.0), 60.0)) from None
-    if status == "queued":  # this attempt failed and attempts remain: try again after a pause
-        dispatch.send(uuid.UUID(run_id), countdown=min(5.0 * 2 ** min(self.request.retries, 4), 60.0))
-    return status
+        if busy.held:
+            return None
+        countdown = min(max(busy.retry_after, 1.0), 60.0)
+        runs.note_sent(runner().store.engine, rid, utcnow() + dt.timedelta(seconds=countdown))
+        raise self.retry(countdown=countdown) from None
+    if step.status in runs.WAITING and step.due_at is not None:  # a retry, or the next attempt after a pause
+        countdown = max((step.due_at - utcnow()).total_seconds(), 0.0)
+        if dispatch.send(rid, countdown=countdown):
+            runs.note_sent(runner().store.engine, rid, step.due_at)
+    elif step.status == "queued":
+        dispatch.send(rid)
+    return step.status
 
 
 @app.task(name="hub.sync.tick")
@@ -69,10 +91,7 @@ def tick() -> dict[str, int]:
             started += 1
         except Exception as exc:
             log.warning("scheduled run of %s/%s not started: %s", instance, stream, exc)
-    with Session(store.engine) as session:
-        stale = runs.stale_runs(session)
-    for s in stale:
-        dispatch.send(s.run_id)
+    resent = resend(store.engine)
     offboarded = 0
     try:  # termination dates that pass with no HR change
         from hub.core.offboarding import sweep
@@ -80,13 +99,30 @@ def tick() -> dict[str, int]:
         offboarded = len(sweep(store))
     except Exception as exc:
         log.warning("offboarding sweep failed: %s", exc)
-    return {"scheduled": started, "resent": len(stale), "offboarded": offboarded}
+    return {"scheduled": started, "resent": len(resent), "offboarded": offboarded}
+
+
+@lru_cache(maxsize=1)
+def resender() -> Resender:
+    """This worker process's Resender (started once), on an engine of its own without a pool."""
+    from sqlalchemy.pool import NullPool
+
+    from hub.config import Settings
+    from hub.core.db import make_engine
+
+    thread = Resender(make_engine(Settings.from_env().database_url, poolclass=NullPool))
+    thread.start()
+    return thread
 
 
 @worker_ready.connect
 def _on_worker_ready(**_: Any) -> None:
-    """A worker that starts picks up runs left behind by one that died."""
-    try:
-        tick.delay()
-    except Exception as exc:
-        log.warning("could not queue the start-up tick: %s", exc)
+    """A worker that starts sends again the runs left behind (by one that died, or whose message was lost),
+    and keeps looking every few seconds."""
+    resender()
+
+
+@worker_shutdown.connect
+def _on_worker_shutdown(**_: Any) -> None:
+    if resender.cache_info().currsize:
+        resender().stop()

@@ -10,7 +10,8 @@
     server.regenerate_host_keys()          # a changed host key (restarts the daemon)
     server.close()                         # stop it and remove its files
 
-The daemon runs in the foreground (``sshd -D -e``) as a child process, listening on 127.0.0.1 only,
+The daemon runs in the foreground (``sshd -D -e``) as a child process (with ``die_with_parent``, one that
+ends with the process that started it), listening on 127.0.0.1 only,
 with ``UsePAM no``, ``Subsystem sftp internal-sftp`` and ``ForceCommand internal-sftp -d <data>``: the
 account can only do SFTP, starting in the server's own data directory. It accepts only its SFTP user
 (``AllowUsers``), by key (a fresh ed25519 client key) or password. The user is a dedicated system account
@@ -163,6 +164,8 @@ class SshServer:
     host: str = "127.0.0.1"
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _owned: bool = field(default=False, repr=False)
+    #: sshd ends when the process that started it does (however it ends); start it from the main thread then
+    die_with_parent: bool = False
 
     @classmethod
     def create(cls, base: Path | None = None, data: Path | None = None, user: str = DEFAULT_USER,
@@ -279,9 +282,12 @@ class SshServer:
         check = subprocess.run([str(SSHD), "-t", "-f", str(config)], capture_output=True, text=True, check=False)
         if check.returncode != 0:
             raise SshdUnavailable(f"sshd rejects its config: {check.stderr.strip()}")
+        from hub.sync.lifeline import preexec
+
         with open(self.base / "sshd.log", "ab") as log:
             self.proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                         preexec_fn=preexec() if self.die_with_parent else None)
         deadline = time.monotonic() + timeout
         while True:
             if not self.running():

@@ -5,7 +5,8 @@ Redis database of this session's own (15 for the main process, 14, 13, ... for x
 before each test). Each worker is ``python -m celery -A hub.sync.celery_app worker --pool=solo ...`` in a
 session (process group) of its own, logging to a file under the test's tmp_path; on failure the logs
 are printed. ``WorkerPool.kill`` is kill -9 of the whole worker (its main process and its embedded beat);
-every worker is killed when the test ends. Leases are 3 s and the beat ticks every second.
+every worker is killed when the test ends. Leases are 3 s and the beat ticks every second. The workers
+load the test connectors of tests.sync.chaos and tests.sync.outage.
 
 The helpers (WorkerPool, wait_for, the contact files and checksums) are plain functions and classes,
 so bench/crash_soak.py uses them as well.
@@ -42,7 +43,7 @@ from hub.sync.connector import Connector
 from hub.sync.connector_types import connector_types
 from hub.sync.models import DeadLetter, SyncRun
 from tests.conftest import CI, _truncate
-from tests.sync import chaos
+from tests.sync import chaos, outage
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3.0
@@ -184,7 +185,7 @@ def worker_env(database_url: str, broker_url: str | None, var_dir: Path, **extra
         "HUB_VAR_DIR": str(var_dir),
         "HUB_SYNC_LEASE_SECONDS": str(LEASE_SECONDS),
         "HUB_SYNC_TICK_SECONDS": str(TICK_SECONDS),
-        "HUB_PLUGINS": "tests.sync.chaos",
+        "HUB_PLUGINS": "tests.sync.chaos,tests.sync.outage",
         "HUB_CHAOS_ALLOW_KILL": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "PYTHONUNBUFFERED": "1",
@@ -225,8 +226,8 @@ def point_celery_at(url: str) -> None:
 
 # -- configuration ------------------------------------------------------------------------------------
 def all_types() -> dict[str, type[Connector]]:
-    """The installed connector types plus the chaos ones (as the workers see them with HUB_PLUGINS)."""
-    return {**connector_types(), **chaos.TYPES}
+    """The installed connector types plus the chaos and outage ones (as the workers see them with HUB_PLUGINS)."""
+    return {**connector_types(), **chaos.TYPES, **outage.TYPES}
 
 
 def make_store(url: str) -> Store:
