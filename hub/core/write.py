@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
@@ -28,6 +28,7 @@ from hub.core.bulk import bulk_insert
 from hub.core.change import Change
 from hub.core.crypto import associated_data
 from hub.core.fields import to_json
+from hub.core.matching import Matcher
 from hub.core.models import Binding, Record
 from hub.core.models.base import table_of
 from hub.core.modules import SYSTEM_FIELDS, ModuleDef
@@ -276,7 +277,7 @@ class _Wave:
                 w.record_id = w.row.id
             elif w.record_id is None and w.row.match is not None:  # no id, no binding (yet)
                 unmatched.append(w)
-        self.resolve_match(unmatched)
+        Matcher(self).resolve(unmatched)
         ids = [w.record_id for w in live if w.record_id is not None and w.status != "rejected"]
         existing = self.tx.load_raw(self.mod, ids)
         for w in live:
@@ -303,68 +304,6 @@ class _Wave:
         assert ref is not None
         return AccessDenied(f"{self.mod.name}.external_id: {ref.external_id!r} of {ref.connector}/{ref.stream} "
                             "is bound to a record you may not change")
-
-    def resolve_match(self, works: list[_Work]) -> None:
-        """Try each row's match rules in order: one query per field per rule, for the whole wave."""
-        pending = works
-        depth = 0
-        while pending:
-            by_rule: dict[tuple[str, ...], list[_Work]] = {}
-            for w in pending:
-                rules = w.row.match_rules
-                if depth < len(rules):
-                    by_rule.setdefault(rules[depth], []).append(w)
-            for rule, group in by_rule.items():
-                self.match_rule(rule, group)
-            pending = [w for w in pending if w.record_id is None and w.status != "rejected"
-                       and depth + 1 < len(w.row.match_rules)]
-            depth += 1
-
-    def match_rule(self, rule: tuple[str, ...], group: list[_Work]) -> None:
-        """Find each row's record by the fields of ``rule`` among the records the actor may read, as a query
-        would (a record outside scope is no match: the row creates the actor's own record, as a create would).
-        A field the actor may not filter on (hidden or masked) cannot be matched on."""
-        unusable = next((f for f in rule if f in self.access.hidden or f in self.access.masked), None)
-        if unusable is not None:
-            problem = "no such field" if unusable in self.access.hidden else (
-                "is masked for you, so it cannot be matched on")
-            for w in group:
-                self.fail(w, ValidationError(f"{self.mod.name}.{unusable}", problem))
-            return
-        keys: dict[_Work, tuple[Any, ...]] = {}
-        for w in group:
-            key = tuple((w.custom if self.mod.field(f).custom else w.values).get(f) for f in rule)
-            if any(v is None or v == "" for v in key):
-                if isinstance(w.row.match, str):  # one explicit field: an empty value is an error
-                    self.fail(w, ValidationError(f"{self.mod.name}.{rule[0]}", "is empty, so it cannot be matched on"))
-                continue
-            keys[w] = key
-        if not keys:
-            return
-        hits = [self.tx.ids_by_value(self.mod, f, list({k[i] for k in keys.values()})) for i, f in enumerate(rule)]
-        readable = None if self.profile.unrestricted else self.readable({rid for h in hits for v in h.values()
-                                                                          for rid in v})
-        for w, key in keys.items():
-            ids = set(hits[0].get(key[0], []))
-            for i in range(1, len(rule)):
-                ids &= set(hits[i].get(key[i], []))
-            if readable is not None:
-                ids &= readable
-            if len(ids) > 1:
-                shown = ", ".join(f"{f}={v!r}" for f, v in zip(rule, key, strict=True))
-                self.fail(w, ValidationError(f"{self.mod.name}.{rule[0]}",
-                                             f"{shown} matches {len(ids)} records; cannot tell which to update"))
-            elif ids:
-                w.record_id = ids.pop()
-
-    def readable(self, ids: set[uuid.UUID]) -> set[uuid.UUID]:
-        """Which of ``ids`` the actor may read (one query per 2000 ids)."""
-        model, id_list = self.model, list(ids)
-        found: set[uuid.UUID] = set()
-        for start in range(0, len(id_list), 2000):
-            found.update(self.tx.session.scalars(select(model.id).where(
-                model.id.in_(id_list[start:start + 2000]), self.profile.scope_clause(model))))
-        return found
 
     # -- diff -------------------------------------------------------------------------------------
     def prepare(self, w: _Work) -> None:
