@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.cli import CliState, pass_state
+from hub.cli.terminal import printable
 from hub.errors import ConfigError
 from hub.sync import deadletters as letters
 from hub.sync import dispatch, instances, letter_view
@@ -232,7 +233,8 @@ def _wait(store: Any, run_id: uuid.UUID, timeout: float) -> SyncRun:
     finally:
         if tty:
             click.echo("", err=True)
-    click.echo(f"run {run.id}: {run.status}, {dispatch.counts(run)}" + (f": {run.error}" if run.error else ""))
+    error = f": {printable(run.error)}" if run.error else ""
+    click.echo(f"run {run.id}: {run.status}, {dispatch.counts(run)}{error}")
     return run
 
 
@@ -300,7 +302,7 @@ def deadletters() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include replayed ones.")
 @pass_state
 def list_letters(state: CliState, run_id: str | None, show_all: bool) -> None:
-    """List dead letters (open ones by default).
+    """List dead letters (open ones by default): those you may see, errors as your field rules allow.
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
@@ -309,12 +311,17 @@ def list_letters(state: CliState, run_id: str | None, show_all: bool) -> None:
         stmt = stmt.where(DeadLetter.run_id == _uuid(run_id))
     if not show_all:
         stmt = stmt.where(DeadLetter.status == "open")
-    with Session(state.store.engine) as session:
-        rows = list(session.scalars(stmt))
-    for d in rows:
-        click.echo(f"{d.id}  {d.instance}/{d.stream} {d.direction} {d.external_id or d.record_id}  "
-                   f"{d.status}  {d.error_kind}: {d.error}")
-    click.echo(f"({len(rows)} dead letters)", err=True)
+    shown = 0
+    with state.store.reading(state.context()) as tx:  # the same access and field rules as `deadletters show`
+        for d in tx.session.scalars(stmt).all():
+            try:
+                seen = letter_view.view(tx, d, open_payload(state.store.keyring, d))
+            except ConfigError:  # not yours to see: left out, as a missing one would be
+                continue
+            shown += 1
+            click.echo(printable(f"{d.id}  {d.instance}/{d.stream} {d.direction} {d.external_id or d.record_id}  "
+                                 f"{d.status}  {d.error_kind}: {seen.error}"))
+    click.echo(f"({shown} dead letters)", err=True)
 
 
 @deadletters.command("show")
@@ -335,7 +342,7 @@ def show_letter(state: CliState, letter_id: str) -> None:
         _show_fields(d, ("id", "run_id", "instance", "stream", "direction", "external_id", "record_id", "status",
                          "error_kind", "error", "mapping", "mapping_version", "attempts", "created_at", "replayed_at"))
         click.echo("payload:")
-        click.echo(json.dumps(seen.payload, ensure_ascii=False, indent=2, default=str))
+        click.echo(printable(json.dumps(seen.payload, ensure_ascii=False, indent=2, default=str), multiline=True))
 
 
 @deadletters.command("replay")
@@ -380,7 +387,7 @@ def lineage(state: CliState, module: str, record_id: str) -> None:
     for o in rows:
         origin = (f"run {o.run_id} {o.stream} record {o.external_id} mapping {o.mapping} v{o.mapping_version}"
                   if o.run_id else "")
-        click.echo(f"{o.field:20} {o.at[:19]}Z {o.action:7} {o.actor:24} {origin}".rstrip())
+        click.echo(printable(f"{o.field:20} {o.at[:19]}Z {o.action:7} {o.actor:24} {origin}".rstrip()))
 
 
 @click.command("worker")
@@ -419,7 +426,7 @@ def worker(state: CliState, concurrency: int, beat: bool, loglevel: str) -> None
 def _show_fields(row: Any, names: Sequence[str]) -> None:
     """One line per attribute: name, then value."""
     for name in names:
-        click.echo(f"{name:16} {getattr(row, name)}")
+        click.echo(f"{name:16} {printable(getattr(row, name))}")
 
 
 def _uuid(value: str) -> uuid.UUID:

@@ -128,3 +128,20 @@ def test_a_dead_letter_without_a_record_is_shown_only_to_users_who_see_every_rec
     code, out, _ = _run("--as", "alice", "deadletters", "show", str(letter))
     assert code == 0  # alice's scope is "all"
     assert PHONES[1] not in out
+
+
+def test_the_dead_letter_list_shows_a_user_only_letters_and_errors_their_rules_allow(contact: str) -> None:
+    store = Store.from_settings()
+    letter = _dead_letter(store, contact)
+    code, out, err = _run("--as", "alice", "deadletters", "list")
+    assert code == 0, err
+    assert str(letter) in out and "(1 dead letters)" in err
+    for phone in PHONES:
+        assert phone not in out and phone[-8:] not in out
+    assert EMAIL not in out
+    with Store.from_settings().writing(Context.system("test")) as tx:
+        users.create_user(tx.session, tx.audit, "bob")  # no role: no read access to contacts
+    code, out, _ = _run("--as", "bob", "deadletters", "list")
+    assert code == 0 and str(letter) not in out
+    code, out, _ = _run("deadletters", "list")  # the operator sees the error whole
+    assert PHONES[1] in out and EMAIL in out
