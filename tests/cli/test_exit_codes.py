@@ -7,7 +7,6 @@ click's test runner makes of it. Every command's --help documents its exit codes
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -27,20 +26,11 @@ from hub.core.actor import Context
 from hub.core.store import Store
 from hub.sync.connector_types import connector_types
 from hub.sync.runner import RetryPolicy, Runner
+from tests.cli.shop import write_shop
 
 _BESIDE = Path(sys.executable).with_name("hub")
 HUB = str(_BESIDE) if _BESIDE.exists() else shutil.which("hub")
 
-SPEC = """
-mapping: people
-source: {connector: shop, stream: people}
-target: {module: contacts}
-fields:
-  last_name: {from: name}
-  email: {from: mail, transform: [strip, lower]}
-  birthday: {from: born, transform: [{date: {formats: ["%d.%m.%Y"]}}]}
-match: [binding, {field: email}]
-"""
 
 
 def hub(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -58,20 +48,12 @@ def _in_process(*args: str) -> str:
 @pytest.fixture
 def shop(hub_env: str, tmp_path: Path) -> Iterator[Path]:
     """A files connector `shop` with a `people` route (one bad birthday among three records)."""
-    data = tmp_path / "shop"
-    data.mkdir()
-    rows = [{"id": i, "name": f"Person {i}", "mail": f"p{i}@example.com", "born": "01.02.1990"} for i in range(3)]
-    rows[1]["born"] = "31.02.1990"  # no such day: the mapping rejects it
-    (data / "people-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    config = tmp_path / "shop.json"
-    config.write_text(json.dumps({"path": str(data), "streams": {"people": {"pattern": "people-*.jsonl"}}}))
-    spec = tmp_path / "people.yaml"
-    spec.write_text(SPEC, encoding="utf-8")
-    _in_process("mapping", "save", str(spec))
-    _in_process("connector", "add", "shop", "--type", "files", "--config", str(config))
+    files = write_shop(tmp_path, people=3, bad=1)
+    _in_process("mapping", "save", str(files.spec))
+    _in_process("connector", "add", "shop", "--type", "files", "--config", str(files.config))
     _in_process("connector", "route", "shop", "people", "--module", "contacts", "--mapping", "people",
                 "--max-attempts", "1")
-    yield data
+    yield files.data
 
 
 def test_audit_verify_of_a_changed_row_exits_1(hub_env: str, store: Store) -> None:

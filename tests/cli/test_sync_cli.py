@@ -17,17 +17,7 @@ from hub.core.store import Store
 from hub.sync.connector_types import connector_types
 from hub.sync.models import SyncRun
 from hub.sync.runner import Runner
-
-SPEC = """
-mapping: people
-source: {connector: shop, stream: people}
-target: {module: contacts}
-fields:
-  last_name: {from: name}
-  email: {from: mail, transform: [strip, lower]}
-  birthday: {from: born, transform: [{date: {formats: ["%d.%m.%Y"]}}]}
-match: [binding, {field: email}]
-"""
+from tests.cli.shop import SPEC, write_shop
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -37,18 +27,10 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def shop(hub_env: str, tmp_path: Path) -> Path:
-    data = tmp_path / "shop"
-    data.mkdir()
-    rows = [{"id": i, "name": f"Person {i}", "mail": f"P{i}@Example.com", "born": "01.02.1990"} for i in range(20)]
-    rows[5]["born"] = "31.02.1990"  # no such day: the mapping rejects it
-    (data / "people-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    config = tmp_path / "shop.yaml"
-    config.write_text(f"path: {data}\nstreams:\n  people: {{pattern: 'people-*.jsonl', format: jsonl}}\n")
-    spec = tmp_path / "people.yaml"
-    spec.write_text(SPEC, encoding="utf-8")
-    assert _run("mapping", "save", str(spec))[0] == 0
-    assert _run("connector", "add", "shop", "--type", "files", "--config", str(config))[0] == 0
-    return data
+    files = write_shop(tmp_path, people=20, bad=5, mail="P{i}@Example.com")
+    assert _run("mapping", "save", str(files.spec))[0] == 0
+    assert _run("connector", "add", "shop", "--type", "files", "--config", str(files.config))[0] == 0
+    return files.data
 
 
 def test_types_add_show_check_and_routes(shop: Path) -> None:
