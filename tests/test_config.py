@@ -42,3 +42,10 @@ def test_compose_file_names_the_production_services() -> None:
     web_env = services["web"]["environment"]
     assert web_env["HUB_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert web_env["HUB_BROKER_URL"].startswith("redis://")
+
+
+def test_compose_beat_keeps_no_schedule_file() -> None:
+    """The scheduler holds a lease in the database and keeps its schedule in memory: no --schedule, no volume."""
+    compose = yaml.safe_load((Path(__file__).parent.parent / "docker-compose.yml").read_text())
+    beat = compose["services"]["beat"]
+    assert not any("--schedule" in part for part in beat["command"]) and "volumes" not in beat
