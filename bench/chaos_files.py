@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.hub_shell import HubShell
 from connectors.finance import camt053
 
 HEADER = "email,last_name,job_title\r\n"
@@ -127,34 +125,18 @@ class FilesReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _hub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    hub = str(Path(sys.executable).with_name("hub"))
-    return subprocess.run([hub, *args], env=env, capture_output=True, text=True, timeout=300)
-
-
-def _fresh(base: Path, name: str) -> dict[str, str]:
-    var = base / name
-    var.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({"HUB_VAR_DIR": str(var), "HUB_DATABASE_URL": f"sqlite:///{var / 'hub.db'}"})
-    done = _hub(env, "db", "upgrade")
-    if done.returncode:
-        raise RuntimeError(f"hub db upgrade: {done.stderr}")
-    return env
-
-
 def _csv_case(base: Path, case: CsvCase, report: FilesReport) -> None:
-    env = _fresh(base, case.name)
+    sh = HubShell(base, case.name)
     path = base / f"{case.name}.csv"
     path.write_bytes(case.data)
-    done = _hub(env, "import", "contacts", str(path))
+    done = sh.run("import", "contacts", str(path))
     out = done.stdout + done.stderr
     problems = []
     if done.returncode not in (0, 1):
         problems.append(f"exit {done.returncode}")
     if "Traceback" in out:
         problems.append("traceback")
-    db = sqlite3.connect(Path(env["HUB_VAR_DIR"]) / "hub.db")
+    db = sqlite3.connect(sh.database)
     try:
         stored = db.execute("SELECT count(*) FROM contacts").fetchone()[0]
         created = re.search(r"created (\d+)", done.stdout)
@@ -176,15 +158,15 @@ def _csv_case(base: Path, case: CsvCase, report: FilesReport) -> None:
 
 
 def _export_injections(base: Path, report: FilesReport) -> None:
-    env = _fresh(base, "injections")
+    sh = HubShell(base, "injections")
     source = base / "injections.csv"
     with source.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["email", "last_name", "job_title"])
         for i, text in enumerate(INJECTIONS):
             writer.writerow([f"inj{i}@example.com", f"Inj{i}", text])
-    imported = _hub(env, "import", "contacts", str(source))
-    exported = _hub(env, "export", "contacts", "--fields", "email,job_title")
+    imported = sh.run("import", "contacts", str(source))
+    exported = sh.run("export", "contacts", "--fields", "email,job_title")
     rows = {r["email"]: r["job_title"] for r in csv.DictReader(io.StringIO(exported.stdout.lstrip("\ufeff")))}
     for i, text in enumerate(INJECTIONS):
         report.injections_tried += 1

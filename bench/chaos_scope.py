@@ -10,14 +10,13 @@ own record is probed too: its hidden phone must not appear in her record, its hi
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.hub_shell import HubShell
 
 BOB = {"email": "bob.secret@example.com", "last_name": "Geheim", "national_id": "BOB-NID-99317",
        "phone": "+49 30 9876543"}
@@ -32,39 +31,8 @@ class ScopeReport:
     problems: list[str] = field(default_factory=list)
 
 
-class Shell:
-    """`hub` on one fresh SQLite database."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        var = base / "var"
-        var.mkdir()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-        self.env.update({"HUB_VAR_DIR": str(var), "HUB_DATABASE_URL": f"sqlite:///{var / 'hub.db'}"})
-        self._files = 0
-
-    def run(self, *args: str, user: str | None = None) -> tuple[int, str]:
-        hub = str(Path(sys.executable).with_name("hub"))
-        argv = [hub, *(["--as", user] if user else []), *args]
-        done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=120)
-        return done.returncode, done.stdout + done.stderr
-
-    def must(self, *args: str, user: str | None = None) -> str:
-        code, out = self.run(*args, user=user)
-        if code:
-            raise RuntimeError(f"hub {' '.join(args)}: exit {code}: {out}")
-        return out
-
-    def csv(self, header: str, *rows: str) -> str:
-        self._files += 1
-        path = self.base / f"probe-{self._files}.csv"
-        path.write_text(header + "\n" + "".join(r + "\n" for r in rows), encoding="utf-8")
-        return str(path)
-
-
-def _setup(sh: Shell) -> tuple[str, str]:
+def _setup(sh: HubShell) -> tuple[str, str]:
     """Users, the role, Bob's contact and Alice's; their ids."""
-    sh.must("db", "upgrade")
     sh.must("roles", "create", "rep")
     sh.must("roles", "grant", "rep", "contacts", "--actions", "all", "--scope", "own")
     sh.must("roles", "field", "rep", "contacts", "phone", "hidden")
@@ -89,6 +57,12 @@ def _setup(sh: Shell) -> tuple[str, str]:
     return ids["alice"], ids["bob"]
 
 
+def _answer(sh: HubShell, args: list[str]) -> tuple[int, str]:
+    """Alice's answer to ``args``: exit status and everything printed."""
+    done = sh.run(*args, user="alice")
+    return done.returncode, done.stdout + done.stderr
+
+
 def _blank(text: str, *values: str) -> str:
     for v in values:
         text = text.replace(v, "<probe>")
@@ -98,7 +72,7 @@ def _blank(text: str, *values: str) -> str:
 def run() -> ScopeReport:
     report = ScopeReport()
     with tempfile.TemporaryDirectory(prefix="chaos-scope-") as tmp:
-        sh = Shell(Path(tmp))
+        sh = HubShell(Path(tmp))
         alice_id, bob_id = _setup(sh)
         secrets = [*BOB.values(), BOB["phone"].replace(" ", ""), bob_id]
         nobody_id = str(uuid.uuid4())
@@ -136,7 +110,7 @@ def run() -> ScopeReport:
         probe("lineage", ["lineage", "contacts", bob_id], ["lineage", "contacts", nobody_id], (bob_id, nobody_id))
         for name, held, free, values in pairs:
             report.tried += 1
-            a, b = sh.run(*held, user="alice"), sh.run(*free, user="alice")
+            a, b = _answer(sh, held), _answer(sh, free)
             shown = [s for s in secrets if s in a[1] and s not in values]
             if a[0] != b[0] or _blank(a[1], *values) != _blank(b[1], *values) or shown:
                 report.leaked += 1
@@ -150,7 +124,7 @@ def run() -> ScopeReport:
                ("export (own)", ["export", "contacts"])]
         for name, args in own:
             report.tried += 1
-            code, out = sh.run(*args, user="alice")
+            code, out = _answer(sh, args)
             plain = json.dumps(out)  # also catches the value inside escaped JSON
             # Bob's e-mail is left out here: the real import-by-e-mail probe gave Alice a record of her own
             # with it (no match in her scope is no match), which she may of course see.

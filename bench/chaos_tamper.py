@@ -10,11 +10,8 @@ the sequence number of the first event that was tampered with.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.hub_shell import HubShell
 from tests.core import audit_tamper as tamper
 
 BEFORE, AFTER = 30, 10
@@ -34,17 +32,9 @@ class TamperReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _hub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    hub = str(Path(sys.executable).with_name("hub"))
-    return subprocess.run([hub, *args], env=env, capture_output=True, text=True, timeout=120)
-
-
-def _import(env: dict[str, str], base: Path, start: int, n: int) -> None:
-    path = base / f"rows-{start}.csv"
-    path.write_text("email,last_name\n" + "".join(f"t{i}@example.com,T{i}\n" for i in range(start, start + n)))
-    done = _hub(env, "import", "contacts", str(path))
-    if done.returncode:
-        raise RuntimeError(f"hub import: {done.stdout}{done.stderr}")
+def _import(sh: HubShell, start: int, n: int) -> None:
+    rows = (f"t{i}@example.com,T{i}" for i in range(start, start + n))
+    sh.must("import", "contacts", sh.csv("email,last_name", *rows))
 
 
 def _edit_field(column: str, value: str, seq: int) -> Callable[[sa.Engine], None]:
@@ -83,35 +73,28 @@ def run() -> TamperReport:
     report = TamperReport()
     with tempfile.TemporaryDirectory(prefix="chaos-tamper-") as tmp:
         base = Path(tmp)
-        var = base / "var"
-        var.mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-        env.update({"HUB_VAR_DIR": str(var), "HUB_DATABASE_URL": f"sqlite:///{var / 'hub.db'}"})
-        if _hub(env, "db", "upgrade").returncode:
-            raise RuntimeError("hub db upgrade failed")
-        _import(env, base, 0, BEFORE)
+        sh = HubShell(base)
+        _import(sh, 0, BEFORE)
         checkpoint = base / "checkpoint.json"
-        done = _hub(env, "audit", "checkpoint", "--out", str(checkpoint))
-        if done.returncode:
-            raise RuntimeError(f"hub audit checkpoint: {done.stdout}{done.stderr}")
-        _import(env, base, BEFORE, AFTER)
+        sh.must("audit", "checkpoint", "--out", str(checkpoint))
+        _import(sh, BEFORE, AFTER)
         pristine = base / "pristine.db"
-        shutil.copyfile(var / "hub.db", pristine)
-        clean = _hub(env, "audit", "verify", "--since-checkpoint", str(checkpoint))
+        shutil.copyfile(sh.database, pristine)
+        clean = sh.run("audit", "verify", "--since-checkpoint", str(checkpoint))
         if clean.returncode:
             report.problems.append(f"tamper: the untouched chain does not verify: {clean.stdout}{clean.stderr}")
         for name, edit, seq in [*cases(), ("checkpoint_forged", lambda e: None, None)]:
-            shutil.copyfile(pristine, var / "hub.db")
+            shutil.copyfile(pristine, sh.database)
             kept = base / f"checkpoint-{name}.json"
             shutil.copyfile(checkpoint, kept)
             if seq is None:
                 _forge_checkpoint(kept)
-            engine = sa.create_engine(env["HUB_DATABASE_URL"])
+            engine = sa.create_engine(sh.env["HUB_DATABASE_URL"])
             try:
                 edit(engine)
             finally:
                 engine.dispose()
-            done = _hub(env, "audit", "verify", "--since-checkpoint", str(kept))
+            done = sh.run("audit", "verify", "--since-checkpoint", str(kept))
             out = done.stdout + done.stderr
             report.tried += 1
             named = re.search(r"sequence number (\d+)", out)
