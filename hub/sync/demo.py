@@ -12,6 +12,7 @@ one that is a child process (sshd).
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
 from dataclasses import dataclass
@@ -136,8 +137,6 @@ def sample_systems(store: Store, var_dir: Path) -> list[tuple[str, str]]:
     asked). A system that cannot start here (the SFTP one needs OpenSSH's sshd, installed as root) reports
     why and the others go on. ``stop_sample_systems`` stops the servers that are not threads of this process.
     """
-    import importlib
-
     out = []
     for label, module, name, _instance in SAMPLE_SYSTEMS:
         try:
@@ -162,10 +161,12 @@ def pause(store: Store, names: tuple[str, ...]) -> list[str]:
 
 
 def stop_sample_systems(var_dir: Path) -> None:
-    """Stop the sample servers that run as child processes (the finance demo's sshd)."""
-    from connectors.finance.sftp_demo import stop
-
-    stop(var_dir)
+    """Stop the sample servers that run as child processes (the finance demo's sshd): each sample system's
+    module that has a ``stop(var_dir)`` (looked up like its ``demo``, so hub/sync imports no connector)."""
+    for _label, module, _function, _instance in SAMPLE_SYSTEMS:
+        stop = getattr(importlib.import_module(module), "stop", None)
+        if stop is not None:
+            stop(var_dir)
 
 
 def inbound_routes(store: Store, prefix: str = "demo-") -> list[tuple[str, str]]:
