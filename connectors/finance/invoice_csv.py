@@ -14,7 +14,7 @@ and the other rows are still read. Blank lines are skipped. Values are strings, 
 
 **Writing.** ``render`` writes a header and one row per record (``\\r\\n`` line ends, minimal quoting):
 None is empty, booleans ``true``/``false``, dates ISO, decimals as written, lists joined with ``;``;
-text that a spreadsheet would run as a formula gets a leading ``'`` (hub.core.csv_formulas).
+text that a spreadsheet would run as a formula gets a leading ``'`` (hub.imports.csv_formulas).
 A record whose text the encoding cannot represent is left out and reported, not written half.
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.core.csv_formulas import neutralise
+from hub.imports.csv_formulas import neutralise
 
 #: The encodings a finance export may use (UTF-8 with or without BOM, Chinese GB18030, Western legacy).
 ENCODINGS = ("utf-8-sig", "utf-8", "gb18030", "latin-1", "cp1252")

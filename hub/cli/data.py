@@ -10,10 +10,10 @@ import click
 
 from hub.cli import CliState, pass_state
 from hub.cli.terminal import printable
-from hub.core import csv_export, csv_import
 from hub.core.fields import CUSTOM_KINDS, to_json
 from hub.core.modules import define_custom_field
 from hub.core.read import parse_where
+from hub.imports import csv_export, csv_import
 
 
 @click.command("import")

@@ -1,1 +1,1 @@
-"""The CRM record store: models, the write path, access, audit, bindings, crypto."""
+"""The store kernel: models, fields, the write and read paths, access, audit, bindings, crypto and its rotation."""

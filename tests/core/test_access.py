@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from hub.core import audit, users
 from hub.core.access import mask
 from hub.core.actor import Actor, Context
-from hub.core.csv_export import export_csv
 from hub.core.models import AuditEvent, User
 from hub.core.read import Condition
 from hub.core.store import Store
 from hub.errors import AccessDenied, NotFound, ValidationError
+from hub.imports.csv_export import export_csv
 
 ALL_ACTIONS = ("read", "create", "update", "delete", "export")
 LABELS = ("boss", "alice", "bob", "carol", "dave", "erin", "north", "orphan")

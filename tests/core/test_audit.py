@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from hub.core import audit, users
 from hub.core.actor import Actor, Context
 from hub.core.binding import ExternalRef
-from hub.core.csv_export import export_csv
 from hub.core.models import AuditEvent, AuditHead
 from hub.core.store import Store
 from hub.core.write import Row
 from hub.errors import ValidationError
+from hub.imports.csv_export import export_csv
 
 
 def events(store: Store) -> list[AuditEvent]:

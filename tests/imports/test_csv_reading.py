@@ -1,4 +1,4 @@
-"""Reading a CSV file for import (hub.core.csv_reading, hub.core.csv_encoding): quotes, long cells, encodings.
+"""Reading a CSV file for import (hub.imports.csv_reading, hub.imports.csv_encoding): quotes, long cells, encodings.
 
 Each case goes through `import_csv`, so it asserts what ends up in the store and in the report.
 """
@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from hub.core.actor import Context
-from hub.core.csv_import import import_csv
-from hub.core.csv_reading import MAX_FIELD
 from hub.core.read import Condition
 from hub.core.store import Store
 from hub.errors import ValidationError
+from hub.imports.csv_import import import_csv
+from hub.imports.csv_reading import MAX_FIELD
 
 
 def names(store: Store, ctx: Context, module: str = "contacts", field: str = "last_name") -> list[Any]:

@@ -1,4 +1,4 @@
-"""Formula neutralisation in CSV cells (hub.core.csv_formulas): the OWASP rule, and its exact inverse."""
+"""Formula neutralisation in CSV cells (hub.imports.csv_formulas): the OWASP rule, and its exact inverse."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.core.csv_formulas import neutralise, restore
+from hub.imports.csv_formulas import neutralise, restore
 
 RISKY = ["=1+2", "+1", "-3", "@SUM(A1)", "\t=1", "\r=1", "\n=1", " =1", "  +1", "\u00a0=1", "\u3000=1",
          "\ufeff=1", "\u200b@x", "\uff1dcmd|' /C calc'!A0", "\uff0b1", "\uff0d1", "\uff20SUM(A1)", " \ufeff\uff1d1"]

@@ -1,4 +1,4 @@
-"""CSV import: read a whole file (hub.core.csv_reading), upsert its rows, report every row not imported.
+"""CSV import: read a whole file (hub.imports.csv_reading), upsert its rows, report every row not imported.
 
 Rows are matched to existing records by ``--match FIELD``, else an ``id`` or ``external_id`` column, else
 the module's natural key (contacts: email, products: sku, ...), so importing the same file twice creates
@@ -6,7 +6,7 @@ and updates nothing the second time. Columns the hub sets itself (``created_at``
 ``version``, other read-only fields), fields masked for the acting user (their export holds masks, not
 values) and the ``_line``/``_error`` columns of a rejects file are read and ignored, so ``hub export``
 output imports back as it is; cells neutralised against formulas by Hub's
-CSV writers are restored (hub.core.csv_formulas).
+CSV writers are restored (hub.imports.csv_formulas).
 
 The whole file is read and parsed before the first write; a bad row (unparseable, wrong number of
 cells, invalid value) is reported with its line number and reason and never stops the others. Each
@@ -32,11 +32,11 @@ import yaml
 
 from hub.core.actor import Context
 from hub.core.binding import ExternalRef
-from hub.core.csv_formulas import neutralise, restore
-from hub.core.csv_reading import read_csv
 from hub.core.modules import SYSTEM_FIELDS
 from hub.core.write import Row
 from hub.errors import HubError, ValidationError
+from hub.imports.csv_formulas import neutralise, restore
+from hub.imports.csv_reading import read_csv
 
 IMPORT_CONNECTOR = "csv-import"
 #: Columns of a ``--rejects`` file, ignored when it is imported again (after its rows were fixed).

@@ -1,4 +1,4 @@
-"""CSV export (hub.core.csv_export): formulas neutralised, hidden fields left out, the export permission."""
+"""CSV export (hub.imports.csv_export): formulas neutralised, hidden fields left out, the export permission."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 
 from hub.core import users
 from hub.core.actor import Actor, Context
-from hub.core.csv_export import export_csv, export_file
 from hub.core.read import Condition
 from hub.core.store import Store
 from hub.errors import AccessDenied, ValidationError
+from hub.imports.csv_export import export_csv, export_file
 
 
 def export(store: Store, ctx: Context, module: str, **kwargs: Any) -> list[dict[str, str]]:

@@ -1,6 +1,6 @@
 """CSV export: the records an actor may export, hidden fields left out, spreadsheet formulas neutralised.
 
-Text cells go through hub.core.csv_formulas.neutralise (the OWASP rule); numbers are written as numbers.
+Text cells go through hub.imports.csv_formulas.neutralise (the OWASP rule); numbers are written as numbers.
 `export_file` writes to a temporary file next to the target and renames it only when the export has
 succeeded, so a failed export leaves no file (and never a header-only one). The file is readable by
 its owner only (it holds personal data), as `tempfile.mkstemp` creates it.
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hub.core.actor import Context
-from hub.core.csv_formulas import neutralise
 from hub.core.fields import to_json
 from hub.core.read import Condition
+from hub.imports.csv_formulas import neutralise
 
 NUMERIC_KINDS = ("integer", "decimal")
 

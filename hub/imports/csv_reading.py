@@ -15,8 +15,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub.core.csv_encoding import decode_as, detect
 from hub.errors import ValidationError
+from hub.imports.csv_encoding import decode_as, detect
 
 #: The longest cell accepted, in characters (the csv module's own default limit is 128 KiB).
 MAX_FIELD = 1 << 20

@@ -1,4 +1,4 @@
-"""CSV import (hub.core.csv_import): encodings, column maps, rejects by line, idempotence, dry runs."""
+"""CSV import (hub.imports.csv_import): encodings, column maps, rejects by line, idempotence, dry runs."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from hub.core import users
 from hub.core.actor import Actor, Context
-from hub.core.csv_export import export_csv
-from hub.core.csv_import import import_csv, write_rejects
 from hub.core.models import AuditEvent
 from hub.core.modules import define_custom_field
 from hub.core.read import Condition
 from hub.core.store import Store, Tx
 from hub.errors import ValidationError
+from hub.imports.csv_export import export_csv
+from hub.imports.csv_import import import_csv, write_rejects
 
 HEADER = ["first_name", "last_name", "email", "birthday", "language", "segment", "city"]
 SURNAMES = ["张", "王", "李", "赵", "陈", "Müller", "Smith"]
