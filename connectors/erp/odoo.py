@@ -18,12 +18,13 @@ the same as ``write_date > d or (write_date = d and id > i)``). Within one secon
 trusted to be a prefix in id order: the page stops before its last second, and a page that is all
 one second is paged through by id. A checkpoint follows every record; ``Record.version`` is write_date.
 
-**Errors.** Timeouts, refused and reset connections, HTTP 5xx and 429 (with Retry-After), a response
-that is not XML-RPC, and transaction conflicts are RetryableError (the engine reads the page again);
-AccessDenied and AccessError faults are AuthError; other faults (ValidationError, MissingError, an
-invalid field) are PermanentError, per record when writing. A record whose fields do not have the
-types Odoo gives them is quarantined with the reason (Record.failed); one without a usable id or
-write_date makes the cursor unusable: PermanentError.
+**Errors.** HTTP statuses and transport failures are translated as every HTTP connector does
+(hub.sync.http_errors). Timeouts, refused and reset connections, HTTP 408, 425, 429 and 5xx (with
+Retry-After), a response that is not XML-RPC, and transaction conflicts are RetryableError (the engine
+reads the page again); HTTP 401/403 and AccessDenied and AccessError faults are AuthError; other
+faults (ValidationError, MissingError, an invalid field) are PermanentError, per record when writing.
+A record whose fields do not have the types Odoo gives them is quarantined with the reason
+(Record.failed); one without a usable id or write_date makes the cursor unusable: PermanentError.
 
 **Writing** (companies, people): a record with an external id is ``write([id], vals)``, one without is
 ``create(vals)``, a deletion archives (``active: False``). ``country_code`` is looked up as country_id;
@@ -36,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import email.utils
 import http.client
 import json
 import re
@@ -54,6 +54,7 @@ from hub.errors import AuthError, ConfigError, HubError, PermanentError, Retryab
 from hub.hookspecs import hookimpl
 from hub.sync import net
 from hub.sync.connector import Checkpoint, Connector, Record, Stream, WriteResult
+from hub.sync.http_errors import status_error, transport_error
 
 T = TypeVar("T")
 DATETIME = "%Y-%m-%d %H:%M:%S"
@@ -214,29 +215,16 @@ def _translate(exc: Exception, what: str) -> HubError:
         return PermanentError(f"odoo: {what}: {summary}")
     if isinstance(exc, xmlrpc.client.ProtocolError):
         status = f"HTTP {exc.errcode} {exc.errmsg}"
-        if exc.errcode in (408, 429) or exc.errcode >= 500:
-            return RetryableError(f"odoo: {what}: {status}", retry_after=_retry_after(exc.headers))
-        if exc.errcode in (401, 403):
-            return AuthError(f"odoo: {what}: {status}")
         if exc.errcode == 404:
             return ConfigError(f"odoo: {what}: {status} at {exc.url}: is this an Odoo server (XML-RPC enabled)?")
-        return PermanentError(f"odoo: {what}: {status}")
+        headers = exc.headers or {}
+        return status_error(exc.errcode, f"odoo: {what}: {status}",
+                            headers.get("Retry-After") or headers.get("retry-after"))
     if isinstance(exc, ssl.SSLCertVerificationError):
         return ConfigError(f"odoo: {what}: the server's TLS certificate is not trusted: {exc.verify_message}")
     if isinstance(exc, ExpatError | xmlrpc.client.ResponseError):
         return RetryableError(f"odoo: {what}: malformed response: {exc}")
-    return RetryableError(f"odoo: {what}: {type(exc).__name__}: {exc}")
-
-
-def _retry_after(headers: Any) -> float | None:
-    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if email.utils.parsedate_tz(value) else None
-        return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds()) if when and when.tzinfo else None
+    return transport_error(f"odoo: {what}", exc)
 
 
 _LIBRARY_ERRORS = (xmlrpc.client.Error, ExpatError, OSError, http.client.HTTPException)

@@ -126,7 +126,7 @@ class Service:
         except zx.XMLSyntaxError as e:
             if status == 200:
                 raise RetryableError(f"soap: {name}: malformed response (not well-formed XML): {e.message}") from e
-            raise status_error(status, name) from e
+            raise status_error(status, name, retry_after=response.headers.get("Retry-After")) from e
         except (zx.DTDForbidden, zx.EntitiesForbidden) as e:
             raise PermanentError(f"soap: {name}: refused a response with a DTD or entities") from e
         fault = doc.find("soap-env:Body/soap-env:Fault", namespaces=binding.nsmap)
@@ -134,7 +134,7 @@ class Service:
             with translate(name, self.retryable):
                 binding.process_error(doc, operation)
         if status != 200:
-            raise status_error(status, name)
+            raise status_error(status, name, retry_after=response.headers.get("Retry-After"))
         return doc, operation
 
     def call(self, name: str, args: Mapping[str, Any]) -> Any:

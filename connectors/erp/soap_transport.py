@@ -16,8 +16,10 @@ loaded document with a DTD (``<!DOCTYPE``) or entity declaration is refused befo
 anything; zeep parses with ``forbid_dtd``, ``forbid_entities`` and ``forbid_external`` as well.
 
 ``translate`` maps what zeep, requests and the socket raise to Hub's errors: SOAP Client faults (bad data)
-and 4xx are PermanentError, 401/403 AuthError; Server faults, 429/5xx, timeouts, resets and malformed
-responses are RetryableError; a WSDL that is refused is ConfigError.
+are PermanentError, Server faults and malformed responses RetryableError; HTTP statuses and transport
+failures as every HTTP connector (hub.sync.http_errors): 401/403 AuthError, 408/425/429/5xx (with
+Retry-After) and timeouts, resets and refused connections RetryableError, other 4xx PermanentError; a
+WSDL that is refused is ConfigError.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from lxml import etree
 
 from hub.errors import AuthError, ConfigError, HubError, PermanentError, RetryableError
 from hub.sync.guarded_http import guarded_session
+from hub.sync.http_errors import error_class, transport_error
+from hub.sync.http_errors import status_error as http_status_error
 from hub.sync.net import Guard
 
 #: SOAP fault codes (their local part, lower case) that mean "the request was wrong" and "try again".
@@ -111,10 +115,9 @@ class GuardedTransport(zeep.Transport):
                 response._content = b"".join(chunks)
                 response._content_consumed = True
             return response
-        except requests.exceptions.Timeout as e:
-            raise RetryableError(f"soap: {url} did not answer within {timeout:g} s ({type(e).__name__})") from e
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError, OSError) as e:
-            raise RetryableError(f"soap: connection to {url} failed: {_reason(e)}") from e
+        except (requests.exceptions.Timeout, requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError, OSError) as e:
+            raise transport_error(f"soap: {url}", e, timeout) from e
         except requests.exceptions.RequestException as e:
             raise PermanentError(f"soap: request to {url} failed: {e}") from e
 
@@ -140,30 +143,15 @@ def refuse_dtd(content: bytes, url: str) -> None:
                           "entities are never processed")
 
 
-def _reason(e: BaseException) -> str:
-    """The innermost cause of a requests/urllib3 error, in words (a reset, a refusal, ...)."""
-    todo: list[BaseException] = [e]
-    for _ in range(20):
-        if not todo:
-            break
-        seen = todo.pop(0)
-        if isinstance(seen, ConnectionResetError):
-            return "the connection was reset by the server"
-        if isinstance(seen, ConnectionRefusedError):
-            return "the connection was refused (is the service down?)"
-        todo += [x for x in (seen.__cause__, seen.__context__, *seen.args) if isinstance(x, BaseException)]
-    return _short(e)
-
-
-def status_error(status: int, what: str, loading: bool = False) -> HubError:
-    """The Hub error of an HTTP status without a SOAP fault."""
-    if status in (401, 403):
+def status_error(status: int, what: str, loading: bool = False, retry_after: str | None = None) -> HubError:
+    """The Hub error of an HTTP status without a SOAP fault (hub.sync.http_errors); a WSDL that cannot be
+    loaded for a status that is neither retryable nor refused credentials is ConfigError."""
+    kind = error_class(status)
+    if kind is AuthError:
         return AuthError(f"soap: {what}: HTTP {status}: the credentials were refused")
-    if status in (408, 429) or status >= 500:
-        return RetryableError(f"soap: {what}: HTTP {status}")
-    if loading:
+    if loading and kind is PermanentError:
         return ConfigError(f"soap: {what}: HTTP {status}")
-    return PermanentError(f"soap: {what}: HTTP {status}")
+    return http_status_error(status, f"soap: {what}: HTTP {status}", retry_after)
 
 
 def fault_error(fault: zx.Fault, what: str, retryable: Sequence[re.Pattern[str]] = ()) -> HubError:
@@ -206,10 +194,8 @@ def translate(what: str, retryable: Sequence[re.Pattern[str]] = (), loading: boo
         raise PermanentError(f"soap: {what}: the response does not fit the WSDL: {e}") from e
     except zx.ValidationError as e:
         raise PermanentError(f"soap: {what}: the request does not fit the WSDL: {e}") from e
-    except (requests.exceptions.Timeout, TimeoutError) as e:
-        raise RetryableError(f"soap: {what}: timed out") from e
     except (requests.exceptions.RequestException, OSError) as e:
-        raise RetryableError(f"soap: {what}: {_reason(e)}") from e
+        raise transport_error(f"soap: {what}", e) from e
 
 
 def _short(text: object, limit: int = 300) -> str:

@@ -28,8 +28,9 @@ read moves on with ``gt``. A checkpoint ``{"lastModified": ..., "id": ...}`` fol
 here. A resource without an id or a usable ``meta.lastModified`` is a failed record (quarantined).
 SCIM has no feed of deletions: mark leavers inactive or terminated in the HR system instead.
 
-**Errors.** Connection failures, timeouts, 429 and 5xx are RetryableError (with the server's
-Retry-After); 401/403 AuthError; a missing endpoint or a refused TLS certificate ConfigError; other 4xx
+**Errors.** HTTP statuses and transport failures are translated as every HTTP connector does
+(hub.sync.http_errors): connection failures, timeouts, 408, 425, 429 and 5xx are RetryableError (with the
+server's Retry-After); 401/403 AuthError; a missing endpoint or a refused TLS certificate ConfigError; other 4xx
 PermanentError with the SCIM ``detail``. Redirects are not followed (they could lead past the guard).
 Every connection, to the server or to the ``proxy``, is made through the SSRF guard to an address it
 checked (hub.sync.guarded_http); environment proxies (HTTP(S)_PROXY) are never used.
@@ -38,7 +39,6 @@ checked (hub.sync.guarded_http); environment proxies (HTTP(S)_PROXY) are never u
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -51,6 +51,7 @@ from hub.hookspecs import hookimpl
 from hub.sync import net
 from hub.sync.connector import Checkpoint, Connector, Record, Stream
 from hub.sync.guarded_http import guarded_session
+from hub.sync.http_errors import error_class, status_error, transport_error
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 EMPLOYMENT = "urn:hub:params:scim:schemas:extension:employment:2.0:User"
@@ -317,10 +318,8 @@ class ScimConnector(Connector):
             response = session.get(self.base + path, params=params, timeout=self.timeout, allow_redirects=False)
         except requests.exceptions.SSLError as e:
             raise ConfigError(f"scim: TLS with {self.base} failed: {e}") from e
-        except requests.Timeout as e:
-            raise RetryableError(f"scim: GET {path}: no answer within {self.timeout:g} s") from e
         except requests.RequestException as e:
-            raise RetryableError(f"scim: GET {path}: {type(e).__name__}: {e}") from e
+            raise transport_error(f"scim: GET {path}", e, self.timeout) from e
         if response.status_code == 404 and missing_ok:
             return None
         if response.status_code >= 300:
@@ -341,10 +340,11 @@ def _raise_for(response: requests.Response, path: str, params: Mapping[str, str]
     except ValueError:
         detail = response.text[:200]
     where = f"scim: GET {path}: HTTP {status}" + (f": {detail}" if detail else "")
-    if status in (401, 403):
+    kind = error_class(status)
+    if kind is AuthError:
         raise AuthError(f"{where} (the bearer token was refused)")
-    if status == 429 or status >= 500:
-        raise RetryableError(where, retry_after=_retry_after(response.headers.get("Retry-After")))
+    if kind is RetryableError:
+        raise status_error(status, where, response.headers.get("Retry-After"))
     if status == 404 and path.count("/") == 1:
         raise ConfigError(f"{where} (is the url the SCIM base URL, ending in /scim/v2 or similar?)")
     if status < 400:
@@ -354,23 +354,6 @@ def _raise_for(response: requests.Response, path: str, params: Mapping[str, str]
         raise PermanentError(f"{where} (filter {params['filter']!r}; the server must filter and sort by "
                              f"{CURSOR}, or set sorting: client)")
     raise PermanentError(where)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _timestamp(value: Any) -> dt.datetime | None:
