@@ -1,7 +1,7 @@
 """Offboarding as a plugin: a leaver's open records go to their manager and their user is disabled.
 
 A built-in ``record_changed`` implementation: when employees change (an HR sync, an import, a person in
-the console), hub.core.offboarding hands over the open records of those who are now leavers (status
+the console), hub.people.offboarding hands over the open records of those who are now leavers (status
 ``terminated`` or past their termination date) and disables their users, in the same transaction and
 audited as the system actor ``offboarding``. It runs last (``trylast``), after plugins.org_sync has
 linked employees to users and managers in that same transaction.
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hub.core import offboarding
 from hub.core.change import Change
 from hub.hookspecs import hookimpl
+from hub.people import offboarding
 
 
 @hookimpl(trylast=True)

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.core import org_sync
 from hub.core.actor import Context
 from hub.core.models import Employee, User
 from hub.core.store import Store
+from hub.people import org_sync
 from hub.sync import instances, runs
 from hub.sync.connector_types import connector_types
 from hub.sync.models import ConnectorInstance, SyncRun
@@ -95,7 +95,7 @@ def sync_employees(store: Store, instance: str = INSTANCE, *, retry: RetryPolicy
 
 def demo(store: Store, var_dir: Path) -> str:
     """Start the demo HR system, sync it, let one employee leave and sync again; what to look at."""
-    from hub.core.offboarding import sweep
+    from hub.people.offboarding import sweep
     from hub.sync.org_units import sync_org_units
     from hub.testing.scim_server import ScimServer
 

@@ -39,7 +39,7 @@ def sweep(state: CliState) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    from hub.core.offboarding import sweep as offboard_all
+    from hub.people.offboarding import sweep as offboard_all
 
     done = offboard_all(state.store)
     for handover in done:

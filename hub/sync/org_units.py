@@ -1,9 +1,9 @@
-"""Org units into teams: read a connector's ``org_units`` stream in full and apply it (hub.core.org_sync).
+"""Org units into teams: read a connector's ``org_units`` stream in full and apply it (hub.people.org_sync).
 
 Teams are not a record module, so org units cannot be a route of the sync engine; this runs beside it,
 after the employees route (so unit managers can be resolved to users), with the same rules: transient
-connector errors (RetryableError) are retried with backoff that honours Retry-After (RetryPolicy), the
-changes commit in one transaction audited as the connector with a request id of their own, and a unit
+connector errors (RetryableError) are retried by the retry policy (hub.sync.retry, honouring Retry-After),
+the changes commit in one transaction audited as the connector with a request id of their own, and a unit
 the connector could not parse is reported, not applied. Org units are few, so each sync reads them all:
 a unit whose manager's user appears later is picked up by the next sync, and nothing changes when
 nothing differs.
@@ -17,16 +17,15 @@ import uuid
 from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 
 from hub.core.actor import Actor, Context
-from hub.core.org_sync import ORG_STREAM, OrgReport, OrgUnit, apply_org_units
 from hub.core.store import Store
-from hub.errors import ConfigError, RetryableError
+from hub.errors import ConfigError
+from hub.people.org_sync import ORG_STREAM, OrgReport, OrgUnit, apply_org_units
 from hub.sync.connector import Connector, Record
 from hub.sync.connector_types import connector_types
 from hub.sync.instances import build, get_instance
-from hub.sync.runner import RetryPolicy
+from hub.sync.retry import RetryPolicy
 
 
 def sync_org_units(store: Store, instance: str, *, types: Mapping[str, type[Connector]] | None = None,
@@ -39,9 +38,7 @@ def sync_org_units(store: Store, instance: str, *, types: Mapping[str, type[Conn
             raise ConfigError(f"connector instance {instance!r} is disabled")
     connector = build(store.keyring, types if types is not None else connector_types(store.plugins), inst)
     try:
-        retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=policy.wait, reraise=True,
-                            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_seconds))
-        records = retrying(lambda: [r for r in connector.read(stream, None) if isinstance(r, Record)])
+        records = policy.call(lambda: [r for r in connector.read(stream, None) if isinstance(r, Record)])
     finally:
         connector.close()
     units = [OrgUnit.from_data(r.external_id, r.data) for r in records if r.error is None]

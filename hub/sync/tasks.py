@@ -26,7 +26,8 @@ from hub.sync import dispatch, runs
 from hub.sync.celery_app import app
 from hub.sync.connector_types import connector_types
 from hub.sync.resender import Resender, resend
-from hub.sync.runner import RetryPolicy, Runner
+from hub.sync.retry import RetryPolicy
+from hub.sync.runner import Runner
 
 log = logging.getLogger("hub.sync")
 
@@ -94,7 +95,7 @@ def tick() -> dict[str, int]:
     resent = resend(store.engine)
     offboarded = 0
     try:  # termination dates that pass with no HR change
-        from hub.core.offboarding import sweep
+        from hub.people.offboarding import sweep
 
         offboarded = len(sweep(store))
     except Exception as exc:

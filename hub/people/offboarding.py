@@ -37,8 +37,8 @@ from sqlalchemy import ColumnElement, or_, select, true
 from hub.core import users
 from hub.core.actor import Actor, Context
 from hub.core.models import RECORD_MODELS, Employee, Team, User
-from hub.core.org_sync import acting, acting_as
 from hub.core.write import Row
+from hub.people.org_sync import acting, acting_as
 
 if TYPE_CHECKING:
     from hub.core.store import Store, Tx

@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.core import offboarding, users
+from hub.core import users
 from hub.core.access import load_profile
 from hub.core.actor import Actor
 from hub.core.models import AuditEvent, User
 from hub.core.store import Store
 from hub.errors import AccessDenied
+from hub.people import offboarding
 from hub.testing.scim_server import ScimServer
-from tests.core.test_org_sync import SYSTEM, hr, scim, sync  # noqa: F401  (fixtures)
+from tests.people.test_org_sync import SYSTEM, hr, scim, sync  # noqa: F401  (fixtures)
 
 STAGES = [{"name": "Talking", "probability": 20, "outcome": "open"}, {"name": "Signed", "probability": 100,
                                                                        "outcome": "won"}]

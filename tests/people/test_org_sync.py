@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.hr.scim_demo import configure, sync_employees, with_hr_plugins
-from hub.core import org_sync, users
+from hub.core import users
 from hub.core.actor import Actor, Context
 from hub.core.models import AuditEvent, Employee, Team, User
 from hub.core.store import Store
+from hub.people import org_sync
 from hub.sync.models import SyncRun
 from hub.sync.org_units import sync_org_units
-from hub.sync.runner import RetryPolicy
+from hub.sync.retry import RetryPolicy
 from hub.testing.scim_server import SEED_PEOPLE, ScimServer
 
 FAST = RetryPolicy(attempts=5, max_seconds=20, initial=0.05, cap=0.5)
