@@ -61,8 +61,8 @@ from connectors.finance.sftp_remote import (
     read_json,
     upload,
 )
-from hub.core import payment_matching
 from hub.errors import AuthError, ConfigError, HubError, PermanentError, RetryableError
+from hub.finance import payment_matching
 from hub.hookspecs import hookimpl
 from hub.sync import net
 from hub.sync.connector import Checkpoint, Connector, Record, Stream, WriteResult, masked
@@ -478,5 +478,5 @@ def register_connectors() -> Mapping[str, Any]:
 
 @hookimpl
 def record_changed(tx: Any, module: str, changes: Sequence[Any]) -> None:
-    """Payments from bank statements are matched to invoices as they land (hub.core.payment_matching)."""
+    """Payments from bank statements are matched to invoices as they land (hub.finance.payment_matching)."""
     payment_matching.on_records_changed(tx, module, changes)

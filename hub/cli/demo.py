@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.cli import CliState, pass_state
-from hub.core import demo as demo_data
 from hub.core import migrate
 from hub.core.actor import Context
 from hub.core.store import Store
+from hub.demo import sample_data as demo_data
 from hub.sync import demo as demo_sync
 from hub.sync import dispatch
 from hub.sync.embedded import EmbeddedWorker

@@ -252,7 +252,7 @@ def test_invoices_and_statements_land_once_and_payments_match_invoices(server: S
     assert invoices["FP-2024-0088"]["status"] == "paid"
     assert "Gebuehren" not in payments  # a debit is not a payment received
 
-    from hub.core.payment_matching import review_queue
+    from hub.finance.payment_matching import review_queue
     with fstore.reading(CTX) as tx:
         review = {r.payment["reference"]: r.reason for r in review_queue(tx)}
     assert review == {"Spende ohne Rechnung": "no open invoice is named in the reference 'Spende ohne Rechnung'",
@@ -492,8 +492,8 @@ def test_camt053_versions_batch_bookings_and_unsafe_xml() -> None:
 
 
 def test_matching_needs_the_whole_number_and_an_amount_that_fits(store: Store) -> None:
-    from hub.core.models.ledger import AuditEvent
-    from hub.core.payment_matching import match_payments, reference_keys
+    from hub.core.models.bookkeeping import AuditEvent
+    from hub.finance.payment_matching import match_payments, reference_keys
 
     assert "INV1" not in reference_keys("Payment INV-10") and "INV10" in reference_keys("Payment INV-10")
     pm = plugin_manager(entry_points=False)

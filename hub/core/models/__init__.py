@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hub.core.models.access import FieldRule, Permission, Role, Team, User, UserRole
 from hub.core.models.base import Base, Record
+from hub.core.models.bookkeeping import AuditEvent, AuditHead, Binding, BlindIndex, CustomField
 from hub.core.models.commerce import Invoice, Order, OrderLine, Payment, Product
 from hub.core.models.crm import Account, Activity, Contact, Lead
-from hub.core.models.ledger import AuditEvent, AuditHead, Binding, BlindIndex, CustomField
 from hub.core.models.people import Employee
 from hub.core.models.sales import Campaign, CampaignMember, Deal, Pipeline
 from hub.core.models.service import KnowledgeArticle, Ticket
