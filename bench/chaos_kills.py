@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.crash_soak import fresh_database
 from hub.core.migrate import upgrade
 from hub.sync import dispatch
+from hub.testing.databases import fresh_database
 from tests.sync.conftest import (
     CONTACTS_SPEC,
     FINISHED,

@@ -24,14 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from hub.core.migrate import upgrade  # noqa: E402
 from hub.sync import dispatch  # noqa: E402
+from hub.testing.databases import fresh_database  # noqa: E402
 from tests.sync.conftest import (  # noqa: E402
     CONTACTS_SPEC,
     FINISHED,
@@ -52,16 +51,6 @@ from tests.sync.conftest import (  # noqa: E402
     worker_env,
     write_contact_files,
 )
-
-
-def fresh_database(base_url: str, name: str) -> str:
-    url = sa.engine.make_url(base_url)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def main() -> int:

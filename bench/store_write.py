@@ -32,6 +32,7 @@ from hub.core.models import Contact
 from hub.core.store import Store
 from hub.core.types import new_id, utcnow
 from hub.core.write import Row
+from hub.testing.databases import fresh_database
 
 FIRST = ["Wei", "Fang", "Emma", "Liam", "Olivia", "Noah", "Min", "Jing", "Lucas", "Mia", "芳", "伟"]
 LAST = ["Wang", "Li", "Smith", "Müller", "Zhang", "Brown", "Chen", "Schmidt", "王", "李", "Taylor", "Weber"]
@@ -49,16 +50,6 @@ def make_rows(n: int, seed: int = 1) -> list[dict[str, Any]]:
         "country": rnd.choice(["DE", "CN", "US", "GB"]),
         "job_title": rnd.choice(["CEO", "Buyer", "CTO", "采购经理"]),
     } for i in range(n)]
-
-
-def fresh_database(base_url: str, name: str) -> str:
-    url = sa.engine.make_url(base_url)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def bare_table(metadata: sa.MetaData) -> sa.Table:

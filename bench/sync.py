@@ -65,6 +65,8 @@ import sqlalchemy as sa
 from customers import COLUMNS, PATTERN, make_record, read_records, transform, write_files
 from server_cpu import postmaster, server_cpu
 
+from hub.testing.databases import drop_database, fresh_database
+
 INSTANCE, STREAM, MAPPING = "bench_files", "customers", "bench_customers"
 DB_NAME = f"hub_bench_sync_{os.getpid()}"  # per run: others may run this benchmark on the same server
 COPY_TABLE = "bench.copy_accounts"
@@ -97,24 +99,6 @@ fields:
 """
 
 # -- databases --------------------------------------------------------------------------------------------
-def fresh_database(base_url: str, name: str) -> str:
-    url = sa.engine.make_url(base_url)
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    u = sa.engine.make_url(url)
-    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
-    admin.dispose()
-
-
 def plain_dsn(url: str) -> str:
     """``url`` without SQLAlchemy's driver suffix (for psycopg and dlt)."""
     return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
