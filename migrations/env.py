@@ -5,12 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-import hub.core.models
-import hub.mappings.versions
-import hub.sync.models
 from hub.core.db import make_engine
+from migrations.schema import metadata as target_metadata
 
-target_metadata = hub.core.models.Base.metadata
 config = context.config
 
 

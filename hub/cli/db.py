@@ -6,6 +6,7 @@ import click
 
 from hub.cli import CliState, pass_state
 from hub.core import migrate
+from migrations.schema import metadata
 
 
 @click.group("db")
@@ -47,7 +48,7 @@ def check(state: CliState) -> None:
 
     Exit status: 0 the schema matches the models; 1 it drifted (each difference printed) or an error; 2 bad usage.
     """
-    diffs = migrate.drift(state.settings.database_url)
+    diffs = migrate.drift(state.settings.database_url, metadata)
     for d in diffs:
         click.echo(f"drift: {d}")
     if diffs:

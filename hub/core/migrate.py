@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
 
 import migrations
 from hub.core.db import make_engine
@@ -42,13 +43,13 @@ def head() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
-def drift(url: str) -> list[Any]:
-    """Differences between the models and a database migrated to head (empty when they agree)."""
-    import hub.core.models
-    import hub.mappings.versions
-    import hub.sync.models
+def drift(url: str, metadata: MetaData) -> list[Any]:
+    """Differences between ``metadata`` and a database migrated to head (empty when they agree).
 
+    ``metadata`` is the whole schema, migrations.schema.metadata: the kernel does not import the higher
+    layers whose tables it includes (docs/architecture.md).
+    """
     engine = make_engine(url)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        return list(compare_metadata(ctx, hub.core.models.Base.metadata))
+        return list(compare_metadata(ctx, metadata))
