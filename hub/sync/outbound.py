@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay
 
 from hub.core import binding as bindings
 from hub.core.actor import Actor, Context
@@ -31,6 +30,7 @@ from hub.sync import runs
 from hub.sync.connector import Connector, Record
 from hub.sync.engine import Tally, add_counts, echo_hash, save_state
 from hub.sync.models import DeadLetter, OutboxEntry, StreamState, SyncRun, seal_payload
+from hub.sync.retry import NO_RETRY, RetryPolicy
 
 log = logging.getLogger("hub.sync")
 
@@ -52,7 +52,7 @@ class OutboundRun:
     module: str
     batch_size: int = 500
     lease_seconds: float = runs.LEASE_SECONDS
-    retry: Any = None
+    retry: RetryPolicy = NO_RETRY
     tally: Tally = field(default_factory=Tally)
     batches_done: int = 0
 
@@ -150,17 +150,11 @@ class OutboundRun:
                 raise RetryableError(next(r.error for r in results if not r.ok and r.retryable) or "retryable")
             return results
 
-        def count(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.info("run %s: transient write error, retry %s with key %s: %s", self.run.id, state.attempt_number,
-                     key, exc)
+        def count(n: int, exc: RetryableError) -> None:
+            log.info("run %s: transient write error, retry %s with key %s: %s", self.run.id, n, key, exc)
             runs.count_retry(self.store.engine, self.run, self.lease_seconds)
 
-        policy = self.retry
-        retrying = Retrying(retry=retry_if_exception_type(RetryableError), wait=policy.wait,
-                            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.max_seconds),
-                            before_sleep=count, reraise=True)
-        return retrying(attempt)
+        return self.retry.call(attempt, on_retry=count)
 
     def dead_letter(self, rid: uuid.UUID, payload: dict[str, Any], kind: str, error: str) -> dict[str, Any]:
         from hub.core.fields import to_json

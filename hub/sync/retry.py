@@ -3,8 +3,8 @@
 Every caller that retries a connector uses this one policy. Only a transient connector error
 (``RetryableError``) is retried. The wait after the n-th error in a row is ``initial`` * 2^(n-1) seconds
 plus up to 1 s of jitter, at most ``cap``, and never less than the server's Retry-After (itself capped
-at ``retry_after_cap``). Retries stop after ``attempts`` errors in a row or ``max_seconds`` without
-progress, whichever comes first.
+at ``retry_after_cap``, by default 5 * ``cap``). Retries stop after ``attempts`` errors in a row or
+``max_seconds`` without progress, whichever comes first.
 
     policy = RetryPolicy.from_env()                 # HUB_SYNC_RETRY_ATTEMPTS, HUB_SYNC_RETRY_MAX_SECONDS
     policy.delay(3, retry_after=10.0)               # -> 10.0 (the server asked for more than 2.5 s + jitter)
@@ -31,7 +31,8 @@ from hub.errors import RetryableError
 
 T = TypeVar("T")
 
-#: The longest Retry-After honoured, in seconds: a server asking for longer (or a date far ahead) gets this.
+#: The longest Retry-After an HTTP answer is read as (hub.sync.http_errors), in seconds: a server asking for
+#: longer (or naming a date far ahead) gets this. The default policy honours as much (5 * its 60 s cap).
 RETRY_AFTER_CAP = 300.0
 
 
@@ -43,7 +44,8 @@ class RetryPolicy:
     max_seconds: float = 600.0
     initial: float = 0.5
     cap: float = 60.0
-    retry_after_cap: float = RETRY_AFTER_CAP
+    #: The longest Retry-After honoured; None: 5 * ``cap`` (300 s for the default cap).
+    retry_after_cap: float | None = None
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
@@ -58,7 +60,8 @@ class RetryPolicy:
             backoff = self.initial * 2 ** (failures - 1) + random.uniform(0, 1)
         except OverflowError:
             backoff = self.cap
-        return max(min(backoff, self.cap), min(float(retry_after or 0.0), self.retry_after_cap))
+        longest = self.cap * 5 if self.retry_after_cap is None else self.retry_after_cap
+        return max(min(backoff, self.cap), min(float(retry_after or 0.0), longest))
 
     def exhausted(self, streak: int, waited: float) -> bool:
         """Whether ``streak`` errors in a row over ``waited`` seconds without progress spend the budget."""

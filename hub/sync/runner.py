@@ -2,10 +2,10 @@
 
 This is what a Celery task calls (hub.sync.tasks); it holds the policy, not the mechanics. A transient
 connector error (RetryableError) ends the step: the run lets go of its worker and waits to retry
-(status ``retrying``) for an exponential backoff with jitter, never shorter than a server's Retry-After;
-its message is sent again for that time. Retries are bounded in number and time *without progress*;
-when they run out, the attempt ends. A permanent or configuration error fails the run; anything else
-ends the attempt, and the run is queued again until its attempts run out.
+(status ``retrying``) as long as the retry policy (hub.sync.retry) says, never shorter than a server's
+Retry-After; its message is sent again for that time. Retries are bounded in number and time *without
+progress*; when they run out, the attempt ends. A permanent or configuration error fails the run;
+anything else ends the attempt, and the run is queued again until its attempts run out.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import random
 import socket
 import threading
 import time
@@ -25,7 +24,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tenacity import RetryCallState
 
 from hub.core.db import writer
 from hub.core.store import Store
@@ -37,44 +35,9 @@ from hub.sync.connector import Connector
 from hub.sync.engine import InboundRun, Tally
 from hub.sync.instances import build, get_instance, get_route
 from hub.sync.models import SyncRun
+from hub.sync.retry import NO_RETRY, RetryPolicy
 
 log = logging.getLogger("hub.sync")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transient connector errors are retried: at most ``attempts`` errors in a row and ``max_seconds``
-    without a committed batch, waiting ``initial`` * 2^n seconds (plus up to 1 s of jitter, at most ``cap``)
-    between them, and never less than a server's Retry-After (up to 5 * ``cap``)."""
-
-    attempts: int = 8
-    max_seconds: float = 600.0
-    initial: float = 0.5
-    cap: float = 60.0
-
-    def delay(self, failures: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after the ``failures``-th error in a row."""
-        try:
-            backoff = self.initial * 2 ** (failures - 1) + random.uniform(0, 1)
-        except OverflowError:
-            backoff = self.cap
-        return max(min(backoff, self.cap), min(float(retry_after or 0.0), self.cap * 5))
-
-    @classmethod
-    def from_env(cls) -> RetryPolicy:
-        """The default policy, with HUB_SYNC_RETRY_ATTEMPTS and HUB_SYNC_RETRY_MAX_SECONDS where they are set."""
-        default = cls()
-        return cls(attempts=int(os.environ.get("HUB_SYNC_RETRY_ATTEMPTS", default.attempts)),
-                   max_seconds=float(os.environ.get("HUB_SYNC_RETRY_MAX_SECONDS", default.max_seconds)))
-
-    def wait(self, state: RetryCallState) -> float:
-        """``delay`` for tenacity's Retrying (callers that retry within one call, e.g. org-unit sync)."""
-        exc = state.outcome.exception() if state.outcome else None
-        return self.delay(state.attempt_number, getattr(exc, "retry_after", None))
-
-
-#: Outbound runs write once per step: a transient write error ends the step like any other.
-NO_RETRY = RetryPolicy(attempts=1)
 
 
 @lru_cache(maxsize=64)
@@ -198,8 +161,7 @@ class Runner:
         """After a failed attempt: when the next one should start (5 s, doubling per attempt, at most 60 s)."""
         if status != "queued":
             return Step(status)
-        pause = min(5.0 * 2 ** max(run.attempts - 1, 0), 60.0)
-        return Step(status, utcnow() + dt.timedelta(seconds=pause))
+        return Step(status, utcnow() + dt.timedelta(seconds=RetryPolicy.attempt_pause(run.attempts)))
 
     def _connector(self, run_id: uuid.UUID, instance: Any) -> Connector:
         """The connector kept for this run's retry if its instance's config is unchanged, else a new one."""
@@ -226,11 +188,11 @@ class Runner:
         now = utcnow()
         streak = 1 if progressed else run.retry_streak + 1
         since = now if progressed or run.retry_since is None else run.retry_since
-        if streak >= self.retry.attempts or (now - since).total_seconds() >= self.retry.max_seconds:
+        if self.retry.exhausted(streak, (now - since).total_seconds()):
             status = runs.release_for_retry(engine, run, f"transient errors did not clear: {exc}")
             log.warning("run %s: attempt %s failed (%s); now %s", run.id, run.attempts, exc, status)
             return self._next_attempt(run, status)
-        delay = self.retry.delay(streak, getattr(exc, "retry_after", None))
+        delay = self.retry.delay(streak, exc.retry_after)
         due = runs.wait_to_retry(engine, run, f"RetryableError: {exc}", delay, streak, since)
         if due is None:
             log.warning("run %s: lease lost; another worker continues it", run.id)

@@ -25,7 +25,8 @@ from hub.cli import cli
 from hub.core.actor import Context
 from hub.core.store import Store
 from hub.sync.connector_types import connector_types
-from hub.sync.runner import RetryPolicy, Runner
+from hub.sync.retry import RetryPolicy
+from hub.sync.runner import Runner
 from tests.cli.shop import write_shop
 
 _BESIDE = Path(sys.executable).with_name("hub")

@@ -21,8 +21,7 @@ from hub.plugins import plugin_manager
 from hub.sync import net
 from hub.sync.connector import Checkpoint, Record
 from hub.sync.connector_types import connector_types
-from hub.sync.retry import RETRY_AFTER_CAP
-from hub.sync.runner import RetryPolicy
+from hub.sync.retry import RETRY_AFTER_CAP, RetryPolicy
 from hub.testing import ConnectorContract
 from hub.testing.dns import FixedResolver
 from hub.testing.http_listener import HttpListener

@@ -26,7 +26,8 @@ from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.connector_types import connector_types
 from hub.sync.models import DeadLetter, SyncRun
 from hub.sync.net import Guard
-from hub.sync.runner import RetryPolicy, Runner
+from hub.sync.retry import RetryPolicy
+from hub.sync.runner import Runner
 from hub.testing import ConnectorContract, odoo_server
 from hub.testing.dns import FixedResolver
 from hub.testing.odoo_server import OdooServer, serve

@@ -33,7 +33,8 @@ from hub.sync import instances, runs
 from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.connector_types import connector_types
 from hub.sync.models import DeadLetter, SyncRun
-from hub.sync.runner import RetryPolicy, Runner
+from hub.sync.retry import RetryPolicy
+from hub.sync.runner import Runner
 from hub.testing import ConnectorContract
 from hub.testing.sshd import SshdUnavailable, SshServer, ensure_openssh, ensure_user
 from tests.conftest import CI

@@ -15,7 +15,8 @@ from hub.core.crypto import Keyring, generate_key
 from hub.core.store import Store
 from hub.sync import instances, runs
 from hub.sync.models import open_payload
-from hub.sync.runner import RetryPolicy, Runner
+from hub.sync.retry import RetryPolicy
+from hub.sync.runner import Runner
 from tests.sync.conftest import (
     CONTACTS_SPEC,
     all_types,

@@ -15,7 +15,8 @@ from hub.core.crypto import DecryptionError
 from hub.core.store import Store
 from hub.sync import deadletters, runs
 from hub.sync.models import DeadLetter, open_payload
-from hub.sync.runner import RetryPolicy, Runner
+from hub.sync.retry import RetryPolicy
+from hub.sync.runner import Runner
 from tests.sync.conftest import (
     CONTACTS_SPEC,
     all_types,

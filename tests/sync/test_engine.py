@@ -31,7 +31,8 @@ from hub.sync.connector import Checkpoint, Connector, Record, WriteResult
 from hub.sync.engine import save_state
 from hub.sync.lineage import lineage
 from hub.sync.models import DeadLetter, StreamState, SyncRun, open_payload
-from hub.sync.runner import RetryPolicy, Runner
+from hub.sync.retry import RetryPolicy
+from hub.sync.runner import Runner
 from tests.sync.chaos import extended_schema
 from tests.sync.conftest import (
     CONTACTS_SPEC,

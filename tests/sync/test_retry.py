@@ -34,6 +34,8 @@ def test_retry_after_is_honoured_up_to_its_cap() -> None:
     assert policy.delay(1, retry_after=42.0) == 42.0
     assert policy.delay(1, retry_after=10_000.0) == 300.0
     assert policy.delay(1, retry_after=None) <= 1.5
+    assert RetryPolicy().delay(1, retry_after=10_000.0) == 300.0  # by default 5 * the 60 s cap
+    assert RetryPolicy(cap=0.5).delay(1, retry_after=7.0) == 2.5  # a fast test policy waits little
 
 
 def test_budget_is_attempts_or_seconds() -> None:

@@ -18,7 +18,8 @@ from hub.core.store import Store
 from hub.errors import MappingError, ValidationError
 from hub.mappings import compile_mapping
 from hub.sync import runs
-from hub.sync.runner import RetryPolicy, Runner
+from hub.sync.retry import RetryPolicy
+from hub.sync.runner import Runner
 from hub.sync.stage import MappingStage, Outcome, outcomes, validate
 from tests.sync.conftest import CONTACTS_SPEC, all_types, configure, files_config, landed, write_jsonl
 

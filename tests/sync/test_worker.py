@@ -21,7 +21,7 @@ from hub.core.store import Store
 from hub.core.write import Row
 from hub.sync import dispatch
 from hub.sync.models import DeadLetter, SyncRun, open_payload
-from hub.sync.runner import RetryPolicy
+from hub.sync.retry import RetryPolicy
 from tests.sync.chaos import JOURNAL
 from tests.sync.conftest import (
     CONTACTS_SPEC,
