@@ -46,3 +46,15 @@ def record_changed(tx: Any, module: str, changes: Sequence[Any]) -> None:
     restored, and the changed field names). Anything written through ``tx.session`` commits or rolls
     back with the change itself; the built-in outbox uses this. Keep it quick: writers wait for it.
     """
+
+
+@hookspec
+def register_system_roles() -> Mapping[str, Any]:
+    """Return system roles to declare, as ``{name: hub.core.access.SystemRole}``.
+
+    An actor that is not a user (``Actor.system(name, role=...)``, ``Actor.connector(...)``) acts under the
+    declared role its ``role`` names; an actor whose role nobody declared may read and write nothing. The
+    built-ins ``system`` and ``connector`` come from ``hub.core.system_roles``. All implementations are
+    called; a name declared twice is a configuration error.
+    """
+    return {}

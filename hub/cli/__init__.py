@@ -36,7 +36,7 @@ class CliState:
     def context(self) -> Context:
         """A user context with --as USER, else the system acting for the operator at the shell."""
         if self.as_user is None:
-            return Context(Actor("system", f"cli:{getpass.getuser()}"), "cli")
+            return Context(Actor.system(f"cli:{getpass.getuser()}"), "cli")
         from hub.core.users import user_by_name
 
         with self.store.reading(Context.system("cli")) as tx:

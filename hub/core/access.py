@@ -2,13 +2,17 @@
 
 A user's roles are combined permissively: an action is allowed if any role allows it, the widest scope
 wins, and a field is hidden (or masked) only if every role that may read the module hides (or masks) it.
-Admins, connectors and the system act with full access.
+Admin permissions (``users.manage``, ``connectors.read``, ...) guard everything besides records; a user
+flagged ``is_admin`` holds them all. No actor is unrestricted by default: an actor that is not a user acts
+under a system role declared through the ``register_system_roles`` hook (built-in: ``system``, full access
+for Hub's own processes and the operator at the shell; ``connector``, records only), and one with no
+declared role may read and write nothing.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +20,9 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from hub.core.actor import Actor
-from hub.core.models import RECORD_MODELS, FieldRule, Permission, Record, Team, User, UserRole
-from hub.core.models.access import ACTIONS, SCOPES
-from hub.errors import AccessDenied
+from hub.core.models import RECORD_MODELS, AdminPermission, FieldRule, Permission, Record, Team, User, UserRole
+from hub.core.models.access import ACTIONS, ADMIN_PERMISSIONS, SCOPES
+from hub.errors import AccessDenied, ConfigError
 
 MASK_CHAR = "•"
 
@@ -35,6 +39,33 @@ class ModuleAccess:
 
 FULL = ModuleAccess(frozenset(ACTIONS), "all")
 NONE = ModuleAccess(frozenset(), "own")
+ALL_ADMIN = frozenset(ADMIN_PERMISSIONS)
+
+
+@dataclass(frozen=True)
+class SystemRole:
+    """What an actor that is not a user may do: every record (or none) and a set of admin permissions."""
+
+    records: bool
+    admin: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = self.admin - ALL_ADMIN
+        if unknown:
+            raise ValueError(f"unknown admin permissions {sorted(unknown)}; known: {', '.join(ADMIN_PERMISSIONS)}")
+
+
+def merge_system_roles(declared: Iterable[Mapping[str, SystemRole]]) -> dict[str, SystemRole]:
+    """The system roles declared by every ``register_system_roles`` implementation; a name twice is an error."""
+    roles: dict[str, SystemRole] = {}
+    for batch in declared:
+        for name, role in batch.items():
+            if name in roles:
+                raise ConfigError(f"system role {name!r} is declared twice")
+            if not isinstance(role, SystemRole):
+                raise ConfigError(f"system role {name!r} is not a hub.core.access.SystemRole")
+            roles[name] = role
+    return roles
 
 
 @dataclass(frozen=True)
@@ -43,6 +74,7 @@ class AccessProfile:
 
     actor: Actor
     unrestricted: bool
+    admin: frozenset[str] = frozenset()
     user_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
     modules: dict[str, ModuleAccess] = field(default_factory=dict)
@@ -61,6 +93,19 @@ class AccessProfile:
         if action not in access.actions:
             raise AccessDenied(f"{self.actor.name} may not {action} {module}")
         return access
+
+    def may(self, permission: str) -> bool:
+        """Whether the actor holds admin permission ``permission`` (``area.manage`` includes ``area.read``)."""
+        if permission not in ALL_ADMIN:
+            raise ValueError(f"{permission!r} is not an admin permission; known: {', '.join(ADMIN_PERMISSIONS)}")
+        area, _, action = permission.partition(".")
+        return permission in self.admin or (action == "read" and f"{area}.manage" in self.admin)
+
+    def require_admin(self, permission: str) -> None:
+        """AccessDenied unless the actor holds admin permission ``permission``."""
+        if not self.may(permission):
+            raise AccessDenied(f"{self.actor.name} may not {permission.replace('.', ' ', 1)} "
+                               f"(needs admin permission {permission})")
 
     def scope_clause(self, model: type[Record]) -> ColumnElement[bool]:
         """A WHERE clause limiting ``model`` rows to this actor's scope."""
@@ -116,15 +161,26 @@ def _descendants(session: Session, roots: Iterable[uuid.UUID], parent_col: Any, 
     return found
 
 
-def load_profile(session: Session, actor: Actor) -> AccessProfile:
-    """The access profile of ``actor``: unrestricted unless it is a (non-admin) user."""
+def load_profile(session: Session, actor: Actor, system_roles: Mapping[str, SystemRole] | None = None
+                 ) -> AccessProfile:
+    """The access profile of ``actor``.
+
+    A user gets their roles' access (all of it if ``is_admin``); any other actor gets its declared system
+    role's, and an actor with neither gets none: every read finds nothing and every write is refused.
+    """
     if actor.user_id is None:
-        return AccessProfile(actor, unrestricted=True)
+        role = (system_roles or {}).get(actor.role or "") if actor.kind in ("system", "connector") else None
+        if role is None:
+            return AccessProfile(actor, unrestricted=False)
+        return AccessProfile(actor, unrestricted=role.records, admin=role.admin)
     user = session.get(User, actor.user_id)
     if user is None or not user.active:
         raise AccessDenied(f"user {actor.name} does not exist or is disabled")
     if user.is_admin:
-        return AccessProfile(actor, unrestricted=True, user_id=user.id, team_id=user.team_id)
+        return AccessProfile(actor, unrestricted=True, admin=ALL_ADMIN, user_id=user.id, team_id=user.team_id)
+    admin = frozenset(session.scalars(
+        select(AdminPermission.permission).join(UserRole, UserRole.role_id == AdminPermission.role_id)
+        .where(UserRole.user_id == user.id)))
     perms = session.execute(
         select(Permission).join(UserRole, UserRole.role_id == Permission.role_id).where(UserRole.user_id == user.id)
     ).scalars().all()
@@ -160,7 +216,7 @@ def load_profile(session: Session, actor: Actor) -> AccessProfile:
     if sub_teams:
         sub_users |= set(session.scalars(select(User.id).where(User.team_id.in_(sub_teams))))
     return AccessProfile(
-        actor, unrestricted=False, user_id=user.id, team_id=user.team_id, modules=modules,
+        actor, unrestricted=False, admin=admin, user_id=user.id, team_id=user.team_id, modules=modules,
         team_ids=frozenset(team_ids), subordinate_team_ids=frozenset(sub_teams),
         subordinate_user_ids=frozenset(sub_users),
     )

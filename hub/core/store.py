@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hub.config import Settings
 from hub.core import read
-from hub.core.access import AccessProfile, load_profile
+from hub.core.access import AccessProfile, SystemRole, load_profile, merge_system_roles
 from hub.core.actor import Context
 from hub.core.audit import AuditLog
 from hub.core.binding import ExternalRef
@@ -61,6 +61,11 @@ class Store:
                    Keyring.from_config(settings.encryption_keys, settings.blind_index_key),
                    settings.default_region, plugins)
 
+    @cached_property
+    def system_roles(self) -> dict[str, SystemRole]:
+        """The system roles the plugins declare (``register_system_roles``), by name."""
+        return merge_system_roles(self.plugins.hook.register_system_roles())
+
     @contextmanager
     def writing(self, ctx: Context) -> Iterator[Tx]:
         """A writing transaction: committed when the block ends, rolled back (wholly) on an error."""
@@ -92,7 +97,7 @@ class Store:
             if tx.denials:
                 self._audit_denials(ctx, tx.denials)
 
-    def _audit_denials(self, ctx: Context, denials: list[tuple[str, uuid.UUID, str]]) -> None:
+    def _audit_denials(self, ctx: Context, denials: list[tuple[str, object, str]]) -> None:
         for module, rid, action in denials:
             self.record_event(ctx, module, rid, "denied", {"attempt": [None, action]})
 
@@ -117,12 +122,12 @@ class Tx:
         self.write = write
         self.keyring = store.keyring
         self.audit = AuditLog(session, ctx, store.keyring.audit_key)
-        self.denials: list[tuple[str, uuid.UUID, str]] = []
+        self.denials: list[tuple[str, object, str]] = []
         self.cache: dict[str, Any] = {}
 
     @cached_property
     def profile(self) -> AccessProfile:
-        return load_profile(self.session, self.ctx.actor)
+        return load_profile(self.session, self.ctx.actor, self.store.system_roles)
 
     @cached_property
     def modules(self) -> dict[str, ModuleDef]:

@@ -49,7 +49,7 @@ def _verify(store: Store, anchor: audit.Anchor | None = None) -> audit.Verdict:
 
 def test_upgrade_rechains_under_the_key_seals_letters_and_signs_the_head(old_db: Store, tmp_path: Path) -> None:
     assert not _verify(old_db).ok  # the unkeyed chain does not pass the keyed verify
-    upgrade(str(old_db.engine.url))
+    upgrade(str(old_db.engine.url), "0006")
     assert current(str(old_db.engine.url)) == "0006"
     verdict = _verify(old_db)
     assert (verdict.ok, verdict.events) == (True, 8)

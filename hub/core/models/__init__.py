@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.core.models.access import FieldRule, Permission, Role, Team, User, UserRole
+from hub.core.models.access import AdminPermission, FieldRule, Permission, Role, Team, User, UserRole
 from hub.core.models.base import Base, Record
 from hub.core.models.bookkeeping import AuditEvent, AuditHead, Binding, BlindIndex, CustomField
 from hub.core.models.commerce import Invoice, Order, OrderLine, Payment, Product
@@ -21,8 +21,8 @@ RECORD_MODELS: dict[str, type[Record]] = {
 }
 
 __all__ = [
-    "RECORD_MODELS", "Account", "Activity", "AuditEvent", "AuditHead", "Base", "Binding", "BlindIndex",
-    "Campaign", "CampaignMember", "Contact", "CustomField", "Deal", "Employee", "FieldRule", "Invoice",
+    "RECORD_MODELS", "Account", "Activity", "AdminPermission", "AuditEvent", "AuditHead", "Base", "Binding",
+    "BlindIndex", "Campaign", "CampaignMember", "Contact", "CustomField", "Deal", "Employee", "FieldRule", "Invoice",
     "KnowledgeArticle", "Lead", "Order", "OrderLine", "Payment", "Permission", "Pipeline", "Product",
     "Record", "Role", "Team", "Ticket", "User", "UserRole",
 ]

@@ -15,6 +15,12 @@ SCOPES = ("own", "team", "subordinates", "all")
 ACTIONS = ("read", "create", "update", "delete", "export")
 FIELD_RULES = ("hidden", "masked")
 
+#: What admin permissions cover: every object a caller may change besides records.
+ADMIN_AREAS = ("users", "roles", "tokens", "custom_fields", "connectors", "mappings", "runs", "dead_letters",
+               "webhooks", "audit", "keys")
+#: ``area.read`` lets a role see an area's objects; ``area.manage`` lets it change them (and see them).
+ADMIN_PERMISSIONS = tuple(f"{area}.{action}" for area in ADMIN_AREAS for action in ("read", "manage"))
+
 
 class Team(Base):
     """A team; ``parent_id`` makes an org tree, ``manager_id`` names who leads it."""
@@ -86,3 +92,11 @@ class UserRole(Base):
     __tablename__ = "user_roles"
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+
+
+class AdminPermission(Base):
+    """An admin permission a role holds, as ``area.read`` or ``area.manage`` (see ADMIN_PERMISSIONS)."""
+
+    __tablename__ = "role_admin_permissions"
+    role_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(64), primary_key=True)
