@@ -25,7 +25,7 @@ demo: install
 
 test: install
 	bash scripts/ensure-services.sh
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	HUB_CHECK_HOOK_CALLS=1 $(BIN)/pytest -n 2 --dist loadgroup -q
 	$(MAKE) lint
 
 lint: install

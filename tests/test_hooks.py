@@ -49,3 +49,14 @@ def test_a_misspelt_hook_implementation_is_rejected() -> None:
     with pytest.raises(Exception, match="unknown hook 'register_connecters'"):
         plugin_manager(extra=[Plugin()], entry_points=False)
 
+
+
+def test_the_suite_records_each_hook_it_calls() -> None:
+    """tests/hook_calls.py sees calls of Hub's hooks (with HUB_CHECK_HOOK_CALLS=1 a hook never called fails the
+    run); here, a call through a fresh plugin manager is recorded."""
+    from tests import hook_calls
+
+    hook_calls.CALLED.discard("register_system_roles")
+    plugin_manager(entry_points=False).hook.register_system_roles()
+    assert "register_system_roles" in hook_calls.CALLED
+    assert set(HOOKS) == hook_calls.HOOKS
