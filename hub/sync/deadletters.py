@@ -23,11 +23,11 @@ from hub.core.models.base import table_of
 from hub.core.store import Store
 from hub.core.types import utcnow
 from hub.errors import ConfigError
+from hub.mappings.compiled import load_mapping
 from hub.sync.connector import Record
 from hub.sync.engine import Lander, Tally
 from hub.sync.instances import get_route
 from hub.sync.models import DeadLetter, OutboxEntry, SyncRun, open_payload
-from hub.sync.runner import load_mapping
 
 
 @dataclass

@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +29,7 @@ from hub.core.store import Store
 from hub.core.types import utcnow
 from hub.errors import ConfigError, PermanentError, RetryableError
 from hub.logs import Redactor
+from hub.mappings.compiled import load_mapping
 from hub.sync import runs
 from hub.sync.connector import Connector
 from hub.sync.engine import InboundRun, Tally
@@ -38,21 +38,6 @@ from hub.sync.models import SyncRun
 from hub.sync.retry import NO_RETRY, RetryPolicy
 
 log = logging.getLogger("hub.sync")
-
-
-@lru_cache(maxsize=64)
-def _compiled(name: str, version: int, spec_hash: str, spec: str) -> Any:
-    from hub.mappings import compile_mapping
-
-    return compile_mapping(spec)
-
-
-def load_mapping(session: Session, name: str, version: int | None = None) -> tuple[Any, int]:
-    """A mapping version (default: the pinned one, else the latest), compiled once per process."""
-    from hub.mappings.versions import get
-
-    found = get(session, name, version)
-    return _compiled(found.name, found.version, found.spec_hash, found.spec), found.version
 
 
 def worker_id() -> str:
