@@ -25,9 +25,10 @@ from hub.core.types import utcnow
 from hub.errors import ConfigError
 from hub.mappings.compiled import load_mapping
 from hub.sync.connector import Record
-from hub.sync.engine import Lander, Tally
+from hub.sync.engine import Lander
 from hub.sync.instances import get_route
 from hub.sync.models import DeadLetter, OutboxEntry, SyncRun, open_payload
+from hub.sync.run_state import Tally
 
 
 @dataclass
@@ -48,6 +49,27 @@ def open_letters(session: Session, *, run_id: uuid.UUID | None = None, ids: Sequ
     if ids:
         stmt = stmt.where(DeadLetter.id.in_(ids))
     return list(session.scalars(stmt))
+
+
+def discard(session: Session, ids: Sequence[uuid.UUID]) -> list[tuple[DeadLetter, str]]:
+    """Mark open dead letters ``discarded`` (kept, never replayed); returns each letter with its status before.
+
+    ConfigError naming the letters that do not exist or are not open (nothing is discarded then).
+    """
+    found = {d.id: d for d in session.scalars(select(DeadLetter).where(DeadLetter.id.in_(ids)).with_for_update())}
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise ConfigError(f"no dead letter {', '.join(missing)}")
+    closed = [f"{d.id} ({d.status})" for d in found.values() if d.status != "open"]
+    if closed:
+        raise ConfigError(f"only open dead letters can be discarded; these are not: {', '.join(closed)}")
+    out = []
+    for i in dict.fromkeys(ids):
+        letter = found[i]
+        out.append((letter, letter.status))
+        letter.status = "discarded"
+    session.flush()
+    return out
 
 
 def replay(store: Store, letters: Sequence[DeadLetter], mapping: str = "pinned") -> ReplayReport:

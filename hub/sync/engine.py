@@ -19,7 +19,6 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.core import binding as bindings
@@ -37,24 +36,12 @@ from hub.sync import runs
 from hub.sync.committer import Committer
 from hub.sync.connector import Checkpoint, Connector, Record
 from hub.sync.heap import run_heap
-from hub.sync.models import DeadLetter, StreamState, SyncRun, seal_payload
+from hub.sync.models import DeadLetter, SyncRun, seal_payload
+from hub.sync.run_state import Tally, add_counts, save_state
 from hub.sync.stage import MappingStage, Outcome, outcomes
 from hub.sync.switching import run_switching
 
 log = logging.getLogger("hub.sync")
-COUNTS = ("read", "created", "updated", "unchanged", "deleted", "skipped", "quarantined", "written", "retries")
-
-
-@dataclass
-class Tally:
-    """Counts of one batch (or run), by outcome."""
-
-    values: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
-
-    def add(self, key: str, n: int = 1) -> None:
-        self.values[key] += n
-
-
 def source_time(version: str | None) -> dt.datetime | None:
     """A record version that is a timestamp, as UTC (for the ``newest`` conflict policy)."""
     if not version:
@@ -287,25 +274,6 @@ def _new_id() -> Any:
     from hub.core.types import new_id
 
     return new_id()
-
-
-def save_state(session: Session, run: SyncRun, state: Mapping[str, Any] | None) -> None:
-    """Upsert the route's committed position (inside the batch transaction), in one statement."""
-    key = {"instance": run.instance, "stream": run.stream, "direction": run.direction}
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(StreamState).values(**key, state=state, last_run_id=run.id, updated_at=utcnow())
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=list(key), set_={c: stmt.excluded[c] for c in ("state", "last_run_id", "updated_at")}))
-
-
-def add_counts(session: Session, run: SyncRun, tally: Tally, checkpoint: Mapping[str, Any] | None,
-               set_checkpoint: bool = True) -> None:
-    """Add a batch's counts to the run row (and move its checkpoint) inside the batch transaction."""
-    values: dict[str, Any] = {k: getattr(SyncRun, k) + v for k, v in tally.values.items() if v}
-    if set_checkpoint:
-        values["checkpoint"] = checkpoint
-    if values:
-        session.execute(update(SyncRun).where(SyncRun.id == run.id).values(**values))
 
 
 @dataclass

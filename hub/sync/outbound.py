@@ -28,9 +28,10 @@ from hub.core.types import new_id, utcnow
 from hub.errors import MappingError, RetryableError
 from hub.sync import runs
 from hub.sync.connector import Connector, Record
-from hub.sync.engine import Tally, add_counts, echo_hash, save_state
+from hub.sync.engine import echo_hash
 from hub.sync.models import DeadLetter, OutboxEntry, StreamState, SyncRun, seal_payload
 from hub.sync.retry import NO_RETRY, RetryPolicy
+from hub.sync.run_state import Tally, add_counts, save_state
 
 log = logging.getLogger("hub.sync")
 

@@ -32,10 +32,11 @@ from hub.logs import Redactor
 from hub.mappings.compiled import load_mapping
 from hub.sync import runs
 from hub.sync.connector import Connector
-from hub.sync.engine import InboundRun, Tally
+from hub.sync.engine import InboundRun
 from hub.sync.instances import build, get_instance, get_route
 from hub.sync.models import SyncRun
 from hub.sync.retry import NO_RETRY, RetryPolicy
+from hub.sync.run_state import Tally
 
 log = logging.getLogger("hub.sync")
 

@@ -28,10 +28,10 @@ from hub.errors import PermanentError, RetryableError
 from hub.mappings import versions
 from hub.sync import deadletters, instances, runs
 from hub.sync.connector import Checkpoint, Connector, Record, WriteResult
-from hub.sync.engine import save_state
 from hub.sync.lineage import lineage
 from hub.sync.models import DeadLetter, StreamState, SyncRun, open_payload
 from hub.sync.retry import RetryPolicy
+from hub.sync.run_state import save_state
 from hub.sync.runner import Runner
 from tests.sync.chaos import extended_schema
 from tests.sync.conftest import (
