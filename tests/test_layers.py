@@ -42,9 +42,6 @@ TEST_SUPPORT = "hub.testing"
 
 # Known exceptions: (importing module, imported module) -> why it is allowed for now.
 ALLOWANCES: dict[tuple[str, str], str] = {
-    ("hub.sync.org_units", "hub.people.org_sync"):
-        "org units are people's domain run beside the sync engine; the module belongs in hub/people "
-        "(hub.people.org_units), moved once the retry work on it (issue #17, the other half) has landed",
     ("hub.sync.tasks", "hub.people.offboarding"):
         "the beat tick runs the daily offboarding sweep; the root fix is a hook of the tick (a hookspec "
         "that plugins/offboarding.py implements), so hub/sync does not name the people domain",

@@ -5,7 +5,7 @@
 ``configure`` adds (or re-points) a ``scim`` instance, installs the ``employees.manager_number`` custom
 field, saves the ``scim_employees`` mapping and routes ``employees`` into the employees module;
 ``sync_employees`` runs that route once in this process (the sync engine's Runner), and
-hub.sync.org_units.sync_org_units turns the org units into teams. ``with_hr_plugins`` gives a store
+hub.people.org_units.sync_org_units turns the org units into teams. ``with_hr_plugins`` gives a store
 whose plugins include the connector and the org-sync and offboarding hooks, for as long as they are not
 built-in plugins.
 """
@@ -96,7 +96,7 @@ def sync_employees(store: Store, instance: str = INSTANCE, *, retry: RetryPolicy
 def demo(store: Store, var_dir: Path) -> str:
     """Start the demo HR system, sync it, let one employee leave and sync again; what to look at."""
     from hub.people.offboarding import sweep
-    from hub.sync.org_units import sync_org_units
+    from hub.people.org_units import sync_org_units
     from hub.testing.scim_server import ScimServer
 
     hr = with_hr_plugins(store)

@@ -23,7 +23,7 @@ def sync_units(state: CliState, name: str) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    from hub.sync.org_units import sync_org_units
+    from hub.people.org_units import sync_org_units
 
     report = sync_org_units(state.store, name)
     click.echo(str(report))

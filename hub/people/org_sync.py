@@ -14,7 +14,7 @@ same transaction, ``on_employees_changed`` (the ``record_changed`` hook of plugi
 3. *users*: the user of each linked employee joins the team named after the employee's ``department``
    (created when missing) and reports to the user of the employee's manager.
 
-**Org units** (``apply_org_units``; hub.sync.org_units reads them from a connector) become teams: a unit
+**Org units** (``apply_org_units``; hub.people.org_units reads them from a connector) become teams: a unit
 is bound to its team through the bindings table (so a renamed unit renames its team), an existing team
 of the same name is adopted, a missing one is created; then parents (by the parent's id, or its name)
 and managers (the user of the unit manager's employee record) are set. A parent that would make a cycle

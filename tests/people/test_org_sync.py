@@ -18,7 +18,7 @@ from hub.core.models import AuditEvent, Employee, Team, User
 from hub.core.store import Store
 from hub.people import org_sync
 from hub.sync.models import SyncRun
-from hub.sync.org_units import sync_org_units
+from hub.people.org_units import sync_org_units
 from hub.sync.retry import RetryPolicy
 from hub.testing.scim_server import SEED_PEOPLE, ScimServer
 
