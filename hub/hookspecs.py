@@ -58,3 +58,16 @@ def register_system_roles() -> Mapping[str, Any]:
     called; a name declared twice is a configuration error.
     """
     return {}
+
+
+@hookspec
+def register_module_rules() -> Mapping[str, Any]:
+    """Return rules of record modules that field validation cannot express, as ``{module: rule or [rules]}``.
+
+    A rule is called in the write path with ``(session, row, cache, edit)``: the full new row of a record
+    being created or updated (it may set values, as a deal's status follows its stage), a dict its calls
+    share within one transaction, and a ``hub.core.rules.Edit`` (the fields the writer gave and, on update,
+    those that changed). It raises ``hub.errors.ValidationError`` naming the field; the record is refused
+    (or, in a batch, that row alone). All implementations are called; a module's rules all apply.
+    """
+    return {}

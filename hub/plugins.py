@@ -12,6 +12,7 @@ from hub import hookspecs
 
 #: Modules that implement hooks for Hub's own built-in features.
 BUILTIN_PLUGINS: tuple[str, ...] = (
+    "hub.core.rules",
     "hub.core.system_roles",
     "hub.mappings.builtin_transforms",
     "hub.sync.outbox",

@@ -1,9 +1,15 @@
-"""Rules of particular modules that field validation alone cannot express (checked in the write path)."""
+"""Rules of particular modules that field validation alone cannot express, checked in the write path.
+
+Rules come from the ``register_module_rules`` hook; the built-in ones (pipelines' stages, deals' stage and
+probability) are declared here through that same hook, so the write path special-cases no module.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.core.models import Pipeline
-from hub.errors import ValidationError
+from hub.errors import ConfigError, ValidationError
+from hub.hookspecs import hookimpl
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What the writer did to the row a rule checks: the fields it gave, and (on update) those that changed."""
+
+    given: frozenset[str]
+    changed: frozenset[str] | None = None  # None: the record is being created
+
+
+#: A rule: (session, the full new row, a cache its calls share in one transaction, the edit) -> None. It may
+#: set values of the row (a deal's status follows its stage) and raises ValidationError naming the field.
+Rule = Callable[[Session, dict[str, Any], dict[Any, Any], Edit], None]
 
 OUTCOMES = ("open", "won", "lost")
 
@@ -39,8 +59,11 @@ def check_pipeline(session: Session, row: dict[str, Any]) -> None:
             raise ValidationError(f"{where}.outcome", f"{stage.get('outcome')!r} is not one of open, won, lost")
 
 
-def check_deal(session: Session, row: dict[str, Any], cache: dict[uuid.UUID, list[Any] | None]) -> None:
+def check_deal(session: Session, row: dict[str, Any], cache: dict[uuid.UUID, list[Any] | None], edit: Edit
+               ) -> None:
     """The stage belongs to the deal's pipeline; probability and status follow the stage unless given."""
+    if edit.changed is not None and "stage" in edit.changed and "probability" not in edit.given:
+        row["probability"] = None  # a new stage brings its probability unless the writer set one
     pid = row.get("pipeline_id")
     if pid is None:
         return
@@ -64,10 +87,29 @@ def check_deal(session: Session, row: dict[str, Any], cache: dict[uuid.UUID, lis
         raise ValidationError("deals.amount", f"{amount} is negative")
 
 
-def module_check(module: str) -> Callable[[Session, dict[str, Any], dict[Any, Any]], None] | None:
-    """The extra check for ``module``'s full new row, if it has one."""
-    if module == "pipelines":
-        return lambda session, row, _cache: check_pipeline(session, row)
-    if module == "deals":
-        return check_deal
-    return None
+def _check_pipeline(session: Session, row: dict[str, Any], _cache: dict[Any, Any], _edit: Edit) -> None:
+    check_pipeline(session, row)
+
+
+@hookimpl
+def register_module_rules() -> Mapping[str, Rule | Sequence[Rule]]:
+    return {"pipelines": _check_pipeline, "deals": check_deal}
+
+
+_merged: weakref.WeakKeyDictionary[Any, dict[str, tuple[Rule, ...]]] = weakref.WeakKeyDictionary()
+
+
+def module_rules(plugins: Any) -> dict[str, tuple[Rule, ...]]:
+    """Every module's rules, from each ``register_module_rules`` implementation of ``plugins``, worked out
+    once per plugin manager."""
+    found = _merged.get(plugins)
+    if found is None:
+        merged: dict[str, list[Rule]] = {}
+        for declared in reversed(plugins.hook.register_module_rules()):  # in registration order
+            for module, rules in (declared or {}).items():
+                for rule in (rules if isinstance(rules, Sequence) else [rules]):
+                    if not callable(rule):
+                        raise ConfigError(f"module rule for {module!r}: {rule!r} is not callable")
+                    merged.setdefault(module, []).append(rule)
+        found = _merged[plugins] = {m: tuple(r) for m, r in merged.items()}
+    return found

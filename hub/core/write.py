@@ -32,14 +32,13 @@ from hub.core.matching import Matcher
 from hub.core.models import Binding, Record
 from hub.core.models.base import table_of
 from hub.core.modules import SYSTEM_FIELDS, ModuleDef
-from hub.core.rules import module_check
+from hub.core.rules import Edit, module_rules
 from hub.core.types import new_ids, utcnow
 from hub.errors import AccessDenied, ConflictError, HubError, NotFound, ValidationError
 
 if TYPE_CHECKING:
     from hub.core.store import Tx
 
-POLYMORPHIC = {"activities": ("related_module", "related_id"), "campaign_members": ("member_module", "member_id")}
 CHUNK = 2000
 _OWNERSHIP = ("owner_id", "team_id")
 
@@ -176,7 +175,7 @@ class _Wave:
         self.may_create = "create" in self.access.actions
         self.defaults = dict(_defaults(mod.model))
         self.filled_defaults = [k for k, v in self.defaults.items() if v is not None and v != []]
-        self.module_check = module_check(mod.name)
+        self.module_rules = module_rules(tx.store.plugins).get(mod.name, ())
         self.ids: list[uuid.UUID] = []
         #: Fields this writer may set, by name: True for a custom field (validated rows are placed by it).
         self.placed = {n: f.custom for n, f in mod.fields.items() if not f.readonly and n not in self.access.hidden}
@@ -338,15 +337,13 @@ class _Wave:
             raise AccessDenied(f"{self.tx.ctx.actor.name} may not update {name}")
         merged = {c: old[c] for c in old if c != "custom"}
         merged.update({k: v for k, (_, v) in changes.items() if k in self.mod.builtin or k == "deleted_at"})
-        if "stage" in changes and "probability" not in w.values:
-            merged["probability"] = None  # follows the new stage (module rules) unless the caller set it
         for fname, f in self.mod.builtin.items():
             if f.required and merged.get(fname) is None:
                 raise ValidationError(f"{name}.{fname}", "is required")
         moved = "owner_id" in changes or "team_id" in changes
         if moved and not self.tx.profile.in_scope(name, merged.get("owner_id"), merged.get("team_id")):
                 raise AccessDenied(f"{name}: you may not move a record outside your scope")
-        self.check_module(merged)
+        self.check_module(merged, Edit(frozenset(w.values), frozenset(changes)))
         custom = dict(old_custom)
         for k, (_, v) in changes.items():
             if k in self.mod.custom:
@@ -378,8 +375,8 @@ class _Wave:
         for fname, is_custom in self.required:
             if (w.custom if is_custom else new).get(fname) is None:
                 raise ValidationError(f"{name}.{fname}", "is required")
-        if self.module_check is not None:
-            self.check_module(new)
+        if self.module_rules:
+            self.check_module(new, Edit(frozenset(w.values)))
         custom_json = {k: v if type(v) is str else to_json(v) for k, v in w.custom.items() if v is not None}
         created: dict[str, list[Any]] = {}
         for keys in (w.values, self.filled_defaults, _OWNERSHIP):  # what a new record can hold
@@ -395,9 +392,10 @@ class _Wave:
                     "version": 1, "custom": custom_json})
         w.new_row = new
 
-    def check_module(self, row: dict[str, Any]) -> None:
-        if self.module_check is not None:
-            self.module_check(self.tx.session, row, self.tx.cache.setdefault("pipelines", {}))
+    def check_module(self, row: dict[str, Any], edit: Edit) -> None:
+        cache = self.tx.cache.setdefault(f"rules:{self.mod.name}", {})
+        for rule in self.module_rules:
+            rule(self.tx.session, row, cache, edit)
 
     def check_references(self) -> None:
         live = [w for w in self.live() if w.status in ("created", "updated")]
@@ -411,7 +409,7 @@ class _Wave:
                 if self._new(w, fname) in missing:
                     self.fail(w, ValidationError(f"{self.mod.name}.{fname}",
                                                  f"no {target} record with id {self._new(w, fname)}"))
-        poly = POLYMORPHIC.get(self.mod.name)
+        poly = self.mod.model.polymorphic
         if poly is not None:
             mcol, icol = poly
             for w in self.live():

@@ -46,6 +46,10 @@ class Record(Base):
     module: ClassVar[str]
     natural_key: ClassVar[str | None] = None
     title_field: ClassVar[str] = "name"
+    #: A reference to a record of any module, as (module field, id field): both given or neither, and the
+    #: id must name a record of that module (activities link to anything, campaign members to a contact
+    #: or a lead).
+    polymorphic: ClassVar[tuple[str, str] | None] = None
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
 

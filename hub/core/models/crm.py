@@ -100,6 +100,7 @@ class Activity(Record):
     __tablename__ = "activities"
     module = "activities"
     title_field = "subject"
+    polymorphic = ("related_module", "related_id")
     kind: Mapped[str] = mapped_column(String(16), info=rules("choice", choices=ACTIVITY_KINDS))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text, info=rules("longtext"))

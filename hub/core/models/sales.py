@@ -77,6 +77,7 @@ class CampaignMember(Record):
     __table_args__ = (UniqueConstraint("campaign_id", "member_module", "member_id"),)
     module = "campaign_members"
     title_field = "member_id"
+    polymorphic = ("member_module", "member_id")
     campaign_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("campaigns.id"), index=True, info=rules("reference", ref_module="campaigns")
     )
