@@ -32,6 +32,7 @@ from hub.core.models import Contact
 from hub.core.store import Store
 from hub.core.types import new_id, utcnow
 from hub.core.write import Row
+from hub.plugins import plugin_manager
 from hub.testing.databases import fresh_database
 
 FIRST = ["Wei", "Fang", "Emma", "Liam", "Olivia", "Noah", "Min", "Jing", "Lucas", "Mia", "芳", "伟"]
@@ -97,7 +98,7 @@ def main() -> int:
     metadata = sa.MetaData()
     table = bare_table(metadata)
     metadata.create_all(engine)
-    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY))
+    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY), plugins=plugin_manager())
     rows = make_rows(args.records)
     print(f"{args.records} contacts, batches of {args.batch}, PostgreSQL", file=sys.stderr)
     # Interleaved batch by batch, so a change in machine load affects both sides alike.

@@ -119,11 +119,12 @@ def setup_hub(url: str, folder: Path, batch: int) -> None:
     from hub.core.modules import define_custom_field, field_names
     from hub.core.store import Store
     from hub.mappings import versions
+    from hub.plugins import plugin_manager
     from hub.sync.instances import add_instance, add_route
 
     upgrade(url)
     engine = make_engine(url)
-    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY))
+    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY), plugins=plugin_manager())
     with store.writing(Context.system("bench")) as tx:
         define_custom_field(tx.session, "accounts", "customer_since", "date", label="Customer since")
         versions.save(tx.session, SPEC, "bench", catalog=field_names(tx.session))
@@ -190,13 +191,14 @@ def run_hub(url: str, full: bool, profile: str | None) -> dict[str, Any]:
     from hub.core.crypto import Keyring
     from hub.core.db import make_engine
     from hub.core.store import Store
+    from hub.plugins import plugin_manager
     from hub.sync import runs
     from hub.sync.models import SyncRun
     from hub.sync.runner import Runner
 
     logging.basicConfig(level=logging.WARNING)
     engine = make_engine(url)
-    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY))
+    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY), plugins=plugin_manager())
     with Session(engine) as session, session.begin():
         run_id = runs.queue(session, INSTANCE, STREAM, full=full)[0].id
     runner = Runner(store, {"files": FilesConnector})

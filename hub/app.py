@@ -9,17 +9,22 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 
 from hub.config import Settings
-from hub.core.store import Store
+from hub.root import Hub
 from hub.sync.metrics import SyncCollector
 
 
-def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
-    """A configured Flask app; ``config`` overrides Flask settings (tests pass TESTING=True)."""
-    settings = settings or Settings.from_env()
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None, hub: Hub | None = None) -> Flask:
+    """A configured Flask app; ``config`` overrides Flask settings (tests pass TESTING=True).
+
+    The app holds one Hub (hub.root): built from ``settings`` (default: the environment), or ``hub`` itself.
+    """
+    hub = hub or Hub.from_settings(settings)
+    settings = hub.settings
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, HUB_SETTINGS=settings)
     app.config.update(config or {})
-    store = Store.from_settings(settings)
+    store = hub.store
+    app.extensions["hub"] = hub
     app.extensions["hub.store"] = store
 
     @app.get("/healthz")

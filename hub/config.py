@@ -30,6 +30,14 @@ class Settings:
     default_region: str | None = None
     batch_size: int = 1000
     var_dir: Path = field(default_factory=lambda: Path("var"))
+    #: a sync worker's lease on a run, in seconds (HUB_SYNC_LEASE_SECONDS); unset: hub.sync.runs.LEASE_SECONDS
+    sync_lease_seconds: float | None = None
+    #: map in a helper process beside the worker (HUB_SYNC_MAPPING_PROCESS; 0, false, no, off: in the worker)
+    sync_mapping_process: bool = True
+    #: the level of the structured logs (HUB_LOG_LEVEL)
+    log_level: str = "INFO"
+    #: ``json`` (JSON lines, the default) or ``text`` (HUB_LOG_FORMAT)
+    log_format: str = "json"
 
     @property
     def production(self) -> bool:
@@ -44,6 +52,11 @@ class Settings:
             batch_size = int(env.get("HUB_BATCH_SIZE", "1000"))
         except ValueError as exc:
             raise ConfigError(f"HUB_BATCH_SIZE: {env['HUB_BATCH_SIZE']!r} is not a whole number") from exc
+        lease = env.get("HUB_SYNC_LEASE_SECONDS") or None
+        try:
+            sync_lease_seconds = float(lease) if lease is not None else None
+        except ValueError as exc:
+            raise ConfigError(f"HUB_SYNC_LEASE_SECONDS: {lease!r} is not a number") from exc
         settings = cls(
             env=env.get("HUB_ENV", "development"),
             database_url=env.get("HUB_DATABASE_URL", f"sqlite:///{var_dir / 'hub.db'}"),
@@ -55,6 +68,11 @@ class Settings:
             default_region=env.get("HUB_DEFAULT_REGION") or None,
             batch_size=batch_size,
             var_dir=var_dir,
+            sync_lease_seconds=sync_lease_seconds,
+            sync_mapping_process=env.get("HUB_SYNC_MAPPING_PROCESS", "1").strip().lower()
+            not in ("0", "false", "no", "off"),
+            log_level=env.get("HUB_LOG_LEVEL", "INFO"),
+            log_format="text" if env.get("HUB_LOG_FORMAT") == "text" else "json",
         )
         settings.check()
         return settings
@@ -65,6 +83,8 @@ class Settings:
             raise ConfigError(f"HUB_ENV: {self.env!r} is not one of development, test, production")
         if self.batch_size < 1:
             raise ConfigError("HUB_BATCH_SIZE: must be at least 1")
+        if self.sync_lease_seconds is not None and self.sync_lease_seconds <= 0:
+            raise ConfigError("HUB_SYNC_LEASE_SECONDS: must be more than 0")
         if self.production:
             defaults = {
                 "HUB_SECRET_KEY": self.secret_key == DEV_SECRET_KEY,

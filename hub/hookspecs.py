@@ -61,6 +61,20 @@ def register_system_roles() -> Mapping[str, Any]:
 
 
 @hookspec
+def register_periodic_jobs() -> Mapping[str, Any]:
+    """Return jobs for the beat tick to run, as ``{name: job}``.
+
+    The tick (``hub.sync.tick``, every HUB_SYNC_TICK_SECONDS) calls each ``job(store, now)`` with the
+    worker's store and the time of the tick (aware, UTC), after it has queued the scheduled runs. A job
+    returns a count of what it did (or ``None``); the tick reports it under the job's name. A job that
+    raises is logged and the others still run. A job runs on every tick: one that should run daily
+    decides for itself whether there is anything to do. All implementations are called; a name given
+    twice is a configuration error.
+    """
+    return {}
+
+
+@hookspec
 def register_module_rules() -> Mapping[str, Any]:
     """Return rules of record modules that field validation cannot express, as ``{module: rule or [rules]}``.
 

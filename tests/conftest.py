@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pluggy
 import pytest
 import sqlalchemy as sa
 
@@ -23,6 +24,7 @@ from hub.core.db import make_engine
 from hub.core.migrate import upgrade
 from hub.core.models import Base
 from hub.core.store import Store
+from hub.plugins import plugin_manager
 
 PG_URL = os.environ.get("HUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -99,15 +101,21 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def plugins() -> pluggy.PluginManager:
+    """The session's one plugin manager (built-ins, installed plugins, HUB_PLUGINS), given to every store."""
+    return plugin_manager()
+
+
 @pytest.fixture
 def keyring() -> Keyring:
     return Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY)
 
 
 @pytest.fixture
-def store(db_url: str, keyring: Keyring) -> Iterator[Store]:
+def store(db_url: str, keyring: Keyring, plugins: pluggy.PluginManager) -> Iterator[Store]:
     engine = make_engine(db_url)
-    yield Store(engine, keyring)
+    yield Store(engine, keyring, plugins=plugins)
     engine.dispose()
 
 

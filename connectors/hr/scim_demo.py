@@ -59,7 +59,7 @@ def with_hr_plugins(store: Store) -> Store:
         if not pm.is_registered(module):
             pm.register(module, name=name)
     pm.check_pending()
-    return Store(store.engine, store.keyring, store.default_region, pm)
+    return Store(store.engine, store.keyring, store.default_region, plugins=pm)
 
 
 def configure(store: Store, url: str, token: str, *, instance: str = INSTANCE, config: Mapping[str, Any] | None = None,

@@ -6,7 +6,7 @@ import getpass
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,10 +15,13 @@ from hub.config import Settings
 from hub.core.actor import Actor, Context
 from hub.errors import HubError
 
+if TYPE_CHECKING:
+    from hub.root import Hub
+
 
 @dataclass
 class CliState:
-    """What every command needs: settings, the store, and who is acting."""
+    """What every command needs: settings, the Hub (hub.root: the store and the plugins), and who is acting."""
 
     as_user: str | None = None
     _settings: Settings | None = field(default=None)
@@ -28,10 +31,16 @@ class CliState:
         return self._settings or Settings.from_env()
 
     @cached_property
-    def store(self) -> Any:
-        from hub.core.store import Store
+    def hub(self) -> Hub:
+        """The composition root of this command: one plugin manager, one store."""
+        from hub.root import Hub
 
-        return Store.from_settings(self.settings)
+        return Hub.from_settings(self.settings)
+
+    @property
+    def store(self) -> Any:  # Any, not Store, until the commands' queries are typed (hub/cli/access.py)
+        """The Hub's store."""
+        return self.hub.store
 
     def context(self) -> Context:
         """A user context with --as USER, else the system acting for the operator at the shell."""

@@ -1,6 +1,6 @@
 """The record store: the one write path (and read path) every caller uses, in one transaction each.
 
-    store = Store.from_settings(settings)
+    store = Store.from_settings(settings, plugin_manager())
     with store.writing(ctx) as tx:          # validates, checks access, encrypts, audits, commits
         contact = tx.create("contacts", {"last_name": "Li", "email": "li@example.cn"})
         result = tx.write_many("contacts", rows)          # per-record outcomes, set-based SQL
@@ -41,25 +41,28 @@ from hub.core.modules import ModuleDef, catalog
 from hub.core.types import utcnow
 from hub.core.write import BatchResult, Row, RowResult, write_batch
 from hub.errors import HubError, NotFound, ValidationError
-from hub.plugins import plugin_manager
 
 
 class Store:
     """The record store over one database, with the keys to its encrypted fields."""
 
-    def __init__(self, engine: Engine, keyring: Keyring, default_region: str | None = None,
-                 plugins: pluggy.PluginManager | None = None) -> None:
+    def __init__(self, engine: Engine, keyring: Keyring, default_region: str | None = None, *,
+                 plugins: pluggy.PluginManager) -> None:
+        """``plugins`` is the plugin manager of the process (hub.root.Hub holds the one it builds); the store
+        never builds one of its own, so its hooks are those of everything else the process runs."""
+        if not isinstance(plugins, pluggy.PluginManager):
+            raise TypeError(f"Store needs the plugin manager (hub.plugins.plugin_manager()), not {plugins!r}")
         self.engine = engine
         self.keyring = keyring
         self.default_region = default_region
-        self.plugins = plugins if plugins is not None else plugin_manager()
+        self.plugins = plugins
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, plugins: pluggy.PluginManager | None = None) -> Store:
+    def from_settings(cls, settings: Settings | None, plugins: pluggy.PluginManager) -> Store:
         settings = settings or Settings.from_env()
         return cls(engine_for(settings.database_url),
                    Keyring.from_config(settings.encryption_keys, settings.blind_index_key),
-                   settings.default_region, plugins)
+                   settings.default_region, plugins=plugins)
 
     @cached_property
     def system_roles(self) -> dict[str, SystemRole]:

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+import pluggy
 from celery import Task
 from celery.signals import setup_logging, worker_ready, worker_shutdown
 from sqlalchemy.orm import Session
 
+from hub.config import Settings
 from hub.core.db import writer
 from hub.core.store import Store
 from hub.core.types import utcnow
+from hub.errors import ConfigError
 from hub.logs import Redactor, configure
+from hub.plugins import plugin_manager
 from hub.sync import dispatch, runs
 from hub.sync.celery_app import app
 from hub.sync.connector_types import connector_types
@@ -33,19 +37,43 @@ log = logging.getLogger("hub.sync")
 
 
 @lru_cache(maxsize=1)
+def settings() -> Settings:
+    """This worker process's settings, read once."""
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
 def runner() -> Runner:
-    """This worker process's runner (store, connector types, lease length from HUB_SYNC_LEASE_SECONDS, retry
-    policy from HUB_SYNC_RETRY_*; HUB_SYNC_MAPPING_PROCESS=0 maps in the worker process itself instead of a
-    helper beside it)."""
-    lease = float(os.environ.get("HUB_SYNC_LEASE_SECONDS", runs.LEASE_SECONDS))
-    forked = os.environ.get("HUB_SYNC_MAPPING_PROCESS", "1").strip().lower() not in ("0", "false", "no", "off")
-    return Runner(Store.from_settings(), connector_types(), lease_seconds=lease, retry=RetryPolicy.from_env(),
-                  redactor=_redactor(), mapping_process=forked)
+    """This worker process's runner: the store and the connector types over ONE plugin manager, the lease
+    length (Settings.sync_lease_seconds), the retry policy from HUB_SYNC_RETRY_*, and where mapping runs
+    (Settings.sync_mapping_process: a helper beside the worker, or the worker process itself).
+
+    hub.root.Hub is the composition root of the interfaces; the sync layer may not import it, so the worker
+    builds the same pieces the same way: one plugin manager, handed to everything that calls hooks."""
+    conf = settings()
+    pm = plugin_manager()
+    lease = conf.sync_lease_seconds if conf.sync_lease_seconds is not None else runs.LEASE_SECONDS
+    return Runner(Store.from_settings(conf, pm), connector_types(pm), lease_seconds=lease,
+                  retry=RetryPolicy.from_env(), redactor=_redactor(), mapping_process=conf.sync_mapping_process)
 
 
 @lru_cache(maxsize=1)
 def _redactor() -> Redactor:
-    return configure(os.environ.get("HUB_LOG_LEVEL", "INFO"), json_lines=os.environ.get("HUB_LOG_FORMAT") != "text")
+    conf = settings()
+    return configure(conf.log_level, json_lines=conf.log_format != "text")
+
+
+def periodic_jobs(pm: pluggy.PluginManager) -> dict[str, Callable[[Store, dt.datetime], Any]]:
+    """Name -> job, from every ``register_periodic_jobs`` implementation; a name given twice is a ConfigError."""
+    found: dict[str, Callable[[Store, dt.datetime], Any]] = {}
+    for result in pm.hook.register_periodic_jobs():
+        for name, job in (result or {}).items():
+            if name in found:
+                raise ConfigError(f"periodic job {name!r} is registered twice")
+            if not callable(job):
+                raise ConfigError(f"periodic job {name!r}: {job!r} is not callable")
+            found[name] = job
+    return found
 
 
 @setup_logging.connect
@@ -81,8 +109,13 @@ def run_sync(self: Task, run_id: str) -> str | None:
 
 @app.task(name="hub.sync.tick")
 def tick() -> dict[str, int]:
-    """Queue scheduled runs that are due; send again runs whose worker died or whose message was lost."""
-    store = runner().store
+    """Queue scheduled runs that are due; send again runs whose worker died or whose message was lost; run
+    the periodic jobs the plugins register (``register_periodic_jobs``: the offboarding sweep, ...)."""
+    return run_tick(runner().store)
+
+
+def run_tick(store: Store, now: dt.datetime | None = None) -> dict[str, int]:
+    """One beat tick over ``store`` (its plugin manager gives the periodic jobs): what it did, by name."""
     started = 0
     with Session(writer(store.engine)) as session, session.begin():
         due = [(r.instance, r.stream, r.direction) for r in runs.due_routes(session)]
@@ -93,14 +126,16 @@ def tick() -> dict[str, int]:
         except Exception as exc:
             log.warning("scheduled run of %s/%s not started: %s", instance, stream, exc)
     resent = resend(store.engine)
-    offboarded = 0
-    try:  # termination dates that pass with no HR change
-        from hub.people.offboarding import sweep
-
-        offboarded = len(sweep(store))
-    except Exception as exc:
-        log.warning("offboarding sweep failed: %s", exc)
-    return {"scheduled": started, "resent": len(resent), "offboarded": offboarded}
+    done = {"scheduled": started, "resent": len(resent)}
+    now = now or utcnow()
+    for name, job in periodic_jobs(store.plugins).items():
+        try:
+            result = job(store, now)
+        except Exception as exc:  # one job failing does not stop the others, nor the next tick
+            log.warning("periodic job %s failed: %s", name, exc)
+            result = 0
+        done[name] = int(result or 0)
+    return done
 
 
 @lru_cache(maxsize=1)
@@ -108,10 +143,9 @@ def resender() -> Resender:
     """This worker process's Resender (started once), on an engine of its own without a pool."""
     from sqlalchemy.pool import NullPool
 
-    from hub.config import Settings
     from hub.core.db import make_engine
 
-    thread = Resender(make_engine(Settings.from_env().database_url, poolclass=NullPool))
+    thread = Resender(make_engine(settings().database_url, poolclass=NullPool))
     thread.start()
     return thread
 

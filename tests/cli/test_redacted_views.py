@@ -19,6 +19,7 @@ from hub.core.access import mask
 from hub.core.actor import Context
 from hub.core.store import Store
 from hub.mappings import versions
+from hub.root import Hub
 from hub.sync.models import DeadLetter, Route, seal_payload
 
 PHONES = ("+8613800138000", "+8613900139000")
@@ -42,7 +43,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def contact(hub_env: str) -> str:
     """Alice may read every contact, phone hidden and e-mail masked; a contact whose phone changed once."""
-    store = Store.from_settings()
+    store = Hub.from_settings().store
     system = Context.system("test")
     with store.writing(system) as tx:
         s, log = tx.session, tx.audit
@@ -108,7 +109,7 @@ def _dead_letter(store: Store, record_id: str | None) -> uuid.UUID:
 
 
 def test_a_dead_letter_shows_a_user_only_what_their_field_rules_allow(contact: str) -> None:
-    store = Store.from_settings()
+    store = Hub.from_settings().store
     letter = _dead_letter(store, contact)
     code, out, err = _run("--as", "alice", "deadletters", "show", str(letter))
     assert code == 0, err
@@ -121,7 +122,7 @@ def test_a_dead_letter_shows_a_user_only_what_their_field_rules_allow(contact: s
 
 
 def test_a_dead_letter_without_a_record_is_shown_only_to_users_who_see_every_record(contact: str) -> None:
-    store = Store.from_settings()
+    store = Hub.from_settings().store
     letter = _dead_letter(store, None)
     with Session(store.engine) as session:
         assert session.get(DeadLetter, letter) is not None
@@ -131,7 +132,7 @@ def test_a_dead_letter_without_a_record_is_shown_only_to_users_who_see_every_rec
 
 
 def test_the_dead_letter_list_shows_a_user_only_letters_and_errors_their_rules_allow(contact: str) -> None:
-    store = Store.from_settings()
+    store = Hub.from_settings().store
     letter = _dead_letter(store, contact)
     code, out, err = _run("--as", "alice", "deadletters", "list")
     assert code == 0, err
@@ -139,7 +140,7 @@ def test_the_dead_letter_list_shows_a_user_only_letters_and_errors_their_rules_a
     for phone in PHONES:
         assert phone not in out and phone[-8:] not in out
     assert EMAIL not in out
-    with Store.from_settings().writing(Context.system("test")) as tx:
+    with Hub.from_settings().store.writing(Context.system("test")) as tx:
         users.create_user(tx.session, tx.audit, "bob")  # no role: no read access to contacts
     code, out, _ = _run("--as", "bob", "deadletters", "list")
     assert code == 0 and str(letter) not in out

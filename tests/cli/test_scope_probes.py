@@ -19,6 +19,7 @@ from hub.cli import cli
 from hub.core.actor import Actor, Context
 from hub.core.models import Binding, Contact
 from hub.core.store import Store
+from hub.root import Hub
 
 BOB_EMAIL = "bob.secret@example.cn"
 BOB_NATIONAL_ID = "110101199001011234"
@@ -44,7 +45,7 @@ def bob_record(hub_env: str, tmp_path: Path) -> str:
                    f"{BOB_NATIONAL_ID}\n", encoding="utf-8")
     code, out, _ = _run("--as", "bob", "import", "contacts", str(src))
     assert code == 0 and "created 1" in out
-    store = Store.from_settings()
+    store = Hub.from_settings().store
     with Session(store.engine) as session:
         return str(session.scalars(select(Contact.id)).one())
 
@@ -56,7 +57,7 @@ def _probe(tmp_path: Path, name: str, header: str, value: str, *extra: str) -> t
 
 
 def _bob_unchanged(bob_id: str) -> None:
-    store = Store.from_settings()
+    store = Hub.from_settings().store
     bob = Actor.for_user(_user_id(store, "bob"), "bob")
     with store.reading(Context(bob, "test")) as tx:
         record = tx.get("contacts", bob_id)

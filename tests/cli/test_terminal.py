@@ -38,9 +38,9 @@ def test_stored_escape_sequences_reach_no_terminal_through_history_and_errors(hu
 
     from hub.cli import cli
     from hub.core.actor import Context
-    from hub.core.store import Store
+    from hub.root import Hub
 
-    store = Store.from_settings()
+    store = Hub.from_settings().store
     with store.writing(Context.system("test")) as tx:
         record = tx.create("contacts", {"last_name": f"Wang{ESCAPE}"})
         tx.update("contacts", record["id"], {"job_title": f"CEO{ESCAPE}\x9b31m"})

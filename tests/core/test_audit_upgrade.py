@@ -20,6 +20,7 @@ from hub.core.db import make_engine
 from hub.core.migrate import current, upgrade
 from hub.core.store import Store
 from hub.errors import ConfigError
+from hub.plugins import plugin_manager
 from hub.sync.models import DeadLetter, open_payload
 from tests.core import audit_tamper as tamper
 
@@ -30,7 +31,8 @@ def old_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
     monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0005")
-    store = Store(make_engine(url), Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY))
+    store = Store(make_engine(url), Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY),
+                  plugins=plugin_manager())
     for i in range(8):
         with store.writing(Context.system("test")) as tx:
             tx.create("accounts", {"name": f"Account {i}"})

@@ -20,6 +20,7 @@ from hub.core.crypto import Keyring
 from hub.core.db import make_engine
 from hub.core.models import Account, AuditEvent, Binding
 from hub.core.store import Store
+from hub.plugins import plugin_manager
 
 ROUNDS = 20
 pytestmark = pytest.mark.postgres
@@ -32,7 +33,7 @@ def _ref(i: int) -> ExternalRef:
 def _upsert_in_lockstep(url: str, worker: int, barrier: Any, results: Any) -> None:
     """One OS process: its own engine and store; before each upsert it waits for the other process."""
     engine = make_engine(url)
-    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY))
+    store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY), plugins=plugin_manager())
     ctx = Context(Actor.connector(f"worker-{worker}"), "race")
     try:
         for i in range(ROUNDS):

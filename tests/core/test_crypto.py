@@ -227,7 +227,7 @@ def test_rotation_moves_every_value_to_the_new_key(store: Store, ctx: Context) -
 
     new_key = crypto.generate_key()
     new_ring = Keyring.from_config(f"k2:{new_key},{DEV_ENCRYPTION_KEYS}", DEV_BLIND_INDEX_KEY)
-    rotated = Store(store.engine, new_ring)
+    rotated = Store(store.engine, new_ring, plugins=store.plugins)
     # Before rotation the new store reads old values and writes new ones with k2.
     with rotated.writing(ctx) as tx:
         assert tx.get("accounts", accounts[0])["tax_id"] == "DE 0"
@@ -255,7 +255,7 @@ def test_rotation_moves_every_value_to_the_new_key(store: Store, ctx: Context) -
     # Running it again finds nothing to do.
     assert rotation.rotate(rotated, ctx).rotated == 0
     # A keyring with only the new key reads everything.
-    only_new = Store(store.engine, Keyring.from_config(f"k2:{new_key}", DEV_BLIND_INDEX_KEY))
+    only_new = Store(store.engine, Keyring.from_config(f"k2:{new_key}", DEV_BLIND_INDEX_KEY), plugins=store.plugins)
     with only_new.reading(ctx) as tx:
         assert tx.get("contacts", contacts[2])["passport"] == "P2"
 

@@ -61,13 +61,15 @@ def test_rotation_moves_record_fields_connector_secrets_and_dead_letters_off_the
     assert rotation.key_usage(store, ctx) == {"dev1": 3}  # the tax id, the connector's token, the letter
 
     k2 = f"k2:{generate_key()}"
-    both = Store(store.engine, Keyring.from_config(f"{k2},{DEV_ENCRYPTION_KEYS}", DEV_BLIND_INDEX_KEY))
+    both = Store(store.engine, Keyring.from_config(f"{k2},{DEV_ENCRYPTION_KEYS}", DEV_BLIND_INDEX_KEY),
+                 plugins=store.plugins)
     report = rotation.rotate(both, ctx, batch_size=1)
     assert report.rotated == 3
     assert +report.by_module == {"accounts": 1, "connector_instances": 1, "dead_letters": 1}
     assert rotation.key_usage(both, ctx) == {"k2": 3}
 
-    new_only = Store(store.engine, Keyring.from_config(k2, DEV_BLIND_INDEX_KEY))  # the old key is gone
+    new_only = Store(store.engine, Keyring.from_config(k2, DEV_BLIND_INDEX_KEY),  # the old key is gone
+                     plugins=store.plugins)
     with Session(new_only.engine) as session:
         inst = instances.get_instance(session, "src")
     live = instances.build(new_only.keyring, _types(), inst)  # what `hub connector check` builds

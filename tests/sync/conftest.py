@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pluggy
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -38,6 +39,7 @@ from hub.core.crypto import Keyring
 from hub.core.db import make_engine
 from hub.core.store import Store
 from hub.mappings import versions
+from hub.plugins import plugin_manager
 from hub.sync import instances
 from hub.sync.connector import Connector
 from hub.sync.connector_types import connector_types
@@ -231,7 +233,8 @@ def all_types() -> dict[str, type[Connector]]:
 
 
 def make_store(url: str) -> Store:
-    return Store(make_engine(url), Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY))
+    return Store(make_engine(url), Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY),
+                 plugins=plugin_manager())
 
 
 def save_mapping(store: Store, spec: str) -> int:
@@ -378,11 +381,11 @@ def broker_url(worker_id: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_store(pg_url: str, keyring: Keyring) -> Iterator[Store]:
+def pg_store(pg_url: str, keyring: Keyring, plugins: pluggy.PluginManager) -> Iterator[Store]:
     """The store on the emptied PostgreSQL test database."""
     engine = make_engine(pg_url)
     _truncate(engine)
-    yield Store(engine, keyring)
+    yield Store(engine, keyring, plugins=plugins)
     engine.dispose()
 
 
