@@ -85,3 +85,16 @@ def register_module_rules() -> Mapping[str, Any]:
     (or, in a batch, that row alone). All implementations are called; a module's rules all apply.
     """
     return {}
+
+
+@hookspec
+def register_demo_systems() -> Sequence[Any]:
+    """Return the sample systems this plugin brings to ``hub demo``, as ``hub.sync.demo.DemoSystem`` items.
+
+    Each has a label, the instance it configures, ``set_up(store, var_dir) -> str`` (start the sample server
+    on loopback, configure the instance and its routes, say what was done), an optional ``stop(var_dir)``
+    for a server that runs as a child process, and an ``order``. The demo sets them up in order, pauses
+    their instances (the servers end with the demo), and reports a system that cannot start instead of
+    failing. All implementations are called.
+    """
+    return []

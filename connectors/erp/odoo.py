@@ -54,6 +54,7 @@ from hub.errors import AuthError, ConfigError, HubError, PermanentError, Retryab
 from hub.hookspecs import hookimpl
 from hub.sync import net
 from hub.sync.connector import Checkpoint, Connector, Record, Stream, WriteResult
+from hub.sync.demo import DemoSystem
 from hub.sync.http_errors import status_error, transport_error
 
 T = TypeVar("T")
@@ -567,3 +568,15 @@ def default_mappings() -> dict[str, str]:
 @hookimpl
 def register_connectors() -> Mapping[str, Any]:
     return {"odoo": OdooConnector}
+
+
+def _demo(store: Any, var_dir: Path) -> str:
+    from hub.testing.odoo_server import demo
+
+    return demo(store, var_dir)
+
+
+@hookimpl
+def register_demo_systems() -> list[DemoSystem]:
+    """The sample Odoo (an XML-RPC server on loopback) behind ``demo-odoo``."""
+    return [DemoSystem("Odoo (XML-RPC)", "demo-odoo", _demo, order=10)]

@@ -57,6 +57,7 @@ from hub.errors import AuthError, ConfigError, PermanentError
 from hub.hookspecs import hookimpl
 from hub.sync import net
 from hub.sync.connector import Checkpoint, Connector, Record, Stream, WriteResult
+from hub.sync.demo import DemoSystem
 
 CONFLICT = r"(?i)another user has modified the record|modified by another user|has been changed since"
 NAV_RETRYABLE = [r"(?i)deadlock", r"(?i)locked by another user", r"(?i)being updated in a transaction",
@@ -566,3 +567,9 @@ def demo(store: Any, var_dir: Path) -> str:
     from connectors.erp.soap_demo import set_up
 
     return set_up(store, var_dir)
+
+
+@hookimpl
+def register_demo_systems() -> list[DemoSystem]:
+    """The sample NAV / Business Central SOAP service behind ``demo-nav``."""
+    return [DemoSystem("NAV / Business Central (SOAP)", "demo-nav", demo, order=20)]

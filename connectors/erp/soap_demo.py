@@ -42,10 +42,10 @@ def set_up(store: Store, var_dir: Path, customers: int = 120, port: int = 0) -> 
     from hub.mappings import versions
 
     _, url = serve(port, customers=customers, users={USER: PASSWORD})  # its thread keeps it alive
-    types = {**connector_types(), "soap": SoapConnector, "nav": NavConnector}
+    types = {**connector_types(store.plugins), "soap": SoapConnector, "nav": NavConnector}
     spec = (MAPPINGS / f"{MAPPING}.yaml").read_text(encoding="utf-8")
     with store.writing(Context.system("demo")) as tx:
-        versions.save(tx.session, spec, "demo")
+        versions.save(tx.session, spec, tx.ctx.actor.name)
         exists = tx.session.scalar(select(ConnectorInstance.id).where(ConnectorInstance.name == INSTANCE))
         if exists is None:
             instances.add_instance(tx.session, tx.audit, store.keyring, types, INSTANCE, "nav", config(url))

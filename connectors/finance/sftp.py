@@ -46,6 +46,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from fnmatch import fnmatch
+from pathlib import Path
 from typing import Any
 
 import paramiko
@@ -66,6 +67,7 @@ from hub.finance import payment_matching
 from hub.hookspecs import hookimpl
 from hub.sync import net
 from hub.sync.connector import Checkpoint, Connector, Record, Stream, WriteResult, masked
+from hub.sync.demo import DemoSystem
 
 TYPE_NAME = "sftp-finance"
 INVOICES, TRANSACTIONS, CUSTOMERS = "invoices", "bank_transactions", "customers"
@@ -480,3 +482,21 @@ def register_connectors() -> Mapping[str, Any]:
 def record_changed(tx: Any, module: str, changes: Sequence[Any]) -> None:
     """Payments from bank statements are matched to invoices as they land (hub.finance.payment_matching)."""
     payment_matching.on_records_changed(tx, module, changes)
+
+
+def _demo(store: Any, var_dir: Path) -> str:
+    from connectors.finance.sftp_demo import demo
+
+    return demo(store, var_dir)
+
+
+def _stop(var_dir: Path) -> None:
+    from connectors.finance.sftp_demo import stop
+
+    stop(var_dir)
+
+
+@hookimpl
+def register_demo_systems() -> list[DemoSystem]:
+    """The sample finance SFTP server (OpenSSH's sshd, a child process) behind ``demo-finance``."""
+    return [DemoSystem("finance (SFTP)", "demo-finance", _demo, stop=_stop, order=30)]

@@ -220,13 +220,13 @@ def demo(store: Store, var_dir: Path) -> str:
         server = _server(base)
     except (SshdUnavailable, OSError) as e:
         return f"finance demo skipped: no SFTP server ({e})"
-    types = {**connector_types(), TYPE_NAME: SftpFinanceConnector}
+    types = {**connector_types(store.plugins), TYPE_NAME: SftpFinanceConnector}
     config = {"host": server.host, "port": server.port, "username": server.user, "private_key": server.private_key,
               "known_hosts": server.known_hosts, "allow_internal": [server.host], "stable_seconds": 1,
               "invoices": {"delimiter": ";", "encoding": "utf-8-sig"}}
     with store.writing(Context.system("demo")) as tx:
         for spec in mapping_specs().values():
-            versions.save(tx.session, spec, "demo")
+            versions.save(tx.session, spec, tx.ctx.actor.name)
         exists = tx.session.scalar(select(ConnectorInstance.id).where(ConnectorInstance.name == INSTANCE))
         if exists is None:
             instances.add_instance(tx.session, tx.audit, store.keyring, types, INSTANCE, TYPE_NAME, config)

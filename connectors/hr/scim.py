@@ -42,6 +42,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -50,6 +51,7 @@ from hub.errors import AuthError, ConfigError, PermanentError, RetryableError
 from hub.hookspecs import hookimpl
 from hub.sync import net
 from hub.sync.connector import Checkpoint, Connector, Record, Stream
+from hub.sync.demo import DemoSystem
 from hub.sync.guarded_http import guarded_session
 from hub.sync.http_errors import error_class, status_error, transport_error
 
@@ -430,3 +432,15 @@ def _extension(resource: Mapping[str, Any], urn: str) -> dict[str, Any]:
 def register_connectors() -> Mapping[str, Any]:
     """The SCIM HR connector, registered like any plugin connector."""
     return {"scim": ScimConnector}
+
+
+def _demo(store: Any, var_dir: Path) -> str:
+    from connectors.hr.scim_demo import demo
+
+    return demo(store, var_dir)
+
+
+@hookimpl
+def register_demo_systems() -> list[DemoSystem]:
+    """The sample HR system (a SCIM server on loopback) behind ``demo-hr``."""
+    return [DemoSystem("HR (SCIM)", "demo-hr", _demo, order=40)]

@@ -48,7 +48,7 @@ def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
         try:
             inbound, outbound = _sync(store, state.settings.var_dir)
         finally:
-            demo_sync.stop_sample_systems(state.settings.var_dir)
+            demo_sync.stop_sample_systems(state.settings.var_dir, state.store.plugins)
     with Session(store.engine) as session:
         letters = list(session.scalars(select(DeadLetter).where(DeadLetter.run_id == inbound)))
     for d in letters:
@@ -72,7 +72,8 @@ def _sync(store: Store, var_dir: Path) -> tuple[uuid.UUID, uuid.UUID]:
         outbound = _run(store, "outbound")
         for instance, stream in demo_sync.inbound_routes(store):
             _run(store, "inbound", instance, stream)
-    click.echo(f"  the sample systems stop with this command: {', '.join(demo_sync.SAMPLE_INSTANCES)} stay paused, so "
+    instances = ", ".join(demo_sync.sample_instances(store.plugins))
+    click.echo(f"  the sample systems stop with this command: {instances} stay paused, so "
                "nothing is scheduled against them (`hub demo` starts them again; `hub sync NAME` runs one anyway)")
     return inbound, outbound
 

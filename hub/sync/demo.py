@@ -7,16 +7,18 @@ go back to the ERP's outbox folder). Running it again changes nothing.
 
 ``sample_systems`` starts the sample servers of the real-protocol connectors for the demo's own runs and
 leaves their instances paused, because the servers end with the demo; ``stop_sample_systems`` stops the
-one that is a child process (sshd).
+one that is a child process (sshd). The connectors bring their sample systems through the
+``register_demo_systems`` hook (``DemoSystem`` items), so this module names none of them.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -105,9 +107,10 @@ def set_up(store: Store, var_dir: Path, customers: int = 200) -> DemoSync:
     write_export(folder, customers)
     ctx = Context.system("demo")
     with store.writing(ctx) as tx:
-        versions.save(tx.session, SPEC, "demo")
+        versions.save(tx.session, SPEC, tx.ctx.actor.name)
         if tx.session.scalar(select(ConnectorInstance.id).where(ConnectorInstance.name == INSTANCE)) is None:
-            instances.add_instance(tx.session, tx.audit, store.keyring, connector_types(), INSTANCE, "files", {
+            types = connector_types(store.plugins)
+            instances.add_instance(tx.session, tx.audit, store.keyring, types, INSTANCE, "files", {
                 "path": str(folder),
                 "streams": {"customers": {"pattern": "customers-*.jsonl", "format": "jsonl", "key": "id"}},
             })
@@ -118,15 +121,36 @@ def set_up(store: Store, var_dir: Path, customers: int = 200) -> DemoSync:
     return DemoSync(folder, customers)
 
 
-#: The sample systems of the real-protocol connectors: (label, module, function, instance). Each starts its
-#: sample server on loopback (inside this process, or as its child) and configures its ``demo-*`` instance.
-SAMPLE_SYSTEMS = (
-    ("Odoo (XML-RPC)", "hub.testing.odoo_server", "demo", "demo-odoo"),
-    ("NAV / Business Central (SOAP)", "connectors.erp.soap", "demo", "demo-nav"),
-    ("finance (SFTP)", "connectors.finance.sftp_demo", "demo", "demo-finance"),
-    ("HR (SCIM)", "connectors.hr.scim_demo", "demo", "demo-hr"),
-)
-SAMPLE_INSTANCES = tuple(system[3] for system in SAMPLE_SYSTEMS)
+@dataclass(frozen=True)
+class DemoSystem:
+    """A sample system a connector brings to ``hub demo``: its sample server on loopback and its instance.
+
+    ``set_up(store, var_dir)`` starts the server (inside this process, or as its child), configures the
+    ``instance`` and its routes, and says what it did; ``stop(var_dir)``, if given, stops a server that runs
+    as a child process. Systems are set up in ``order`` (lowest first).
+    """
+
+    label: str
+    instance: str
+    set_up: Callable[[Store, Path], str]
+    stop: Callable[[Path], Any] | None = None
+    order: int = 100
+
+
+def demo_systems(plugins: Any) -> list[DemoSystem]:
+    """Every sample system the plugins bring (``register_demo_systems``), in set-up order."""
+    found: list[DemoSystem] = []
+    for batch in plugins.hook.register_demo_systems():
+        for system in batch or ():
+            if not isinstance(system, DemoSystem):
+                raise TypeError(f"register_demo_systems returned {system!r}, not a hub.sync.demo.DemoSystem")
+            found.append(system)
+    return sorted(found, key=lambda s: (s.order, s.label))
+
+
+def sample_instances(plugins: Any) -> tuple[str, ...]:
+    """The instance names of the sample systems."""
+    return tuple(s.instance for s in demo_systems(plugins))
 
 
 def sample_systems(store: Store, var_dir: Path) -> list[tuple[str, str]]:
@@ -138,13 +162,14 @@ def sample_systems(store: Store, var_dir: Path) -> list[tuple[str, str]]:
     why and the others go on. ``stop_sample_systems`` stops the servers that are not threads of this process.
     """
     out = []
-    for label, module, name, _instance in SAMPLE_SYSTEMS:
+    systems = demo_systems(store.plugins)
+    for system in systems:
         try:
-            message = getattr(importlib.import_module(module), name)(store, var_dir)
+            message = system.set_up(store, var_dir)
         except Exception as exc:
             message = f"skipped: {type(exc).__name__}: {exc}"
-        out.append((label, str(message)))
-    pause(store, SAMPLE_INSTANCES)
+        out.append((system.label, str(message)))
+    pause(store, tuple(s.instance for s in systems))
     return out
 
 
@@ -160,13 +185,11 @@ def pause(store: Store, names: tuple[str, ...]) -> list[str]:
     return sorted(paused)
 
 
-def stop_sample_systems(var_dir: Path) -> None:
-    """Stop the sample servers that run as child processes (the finance demo's sshd): each sample system's
-    module that has a ``stop(var_dir)`` (looked up like its ``demo``, so hub/sync imports no connector)."""
-    for _label, module, _function, _instance in SAMPLE_SYSTEMS:
-        stop = getattr(importlib.import_module(module), "stop", None)
-        if stop is not None:
-            stop(var_dir)
+def stop_sample_systems(var_dir: Path, plugins: Any) -> None:
+    """Stop the sample servers that run as child processes (the finance demo's sshd)."""
+    for system in demo_systems(plugins):
+        if system.stop is not None:
+            system.stop(var_dir)
 
 
 def inbound_routes(store: Store, prefix: str = "demo-") -> list[tuple[str, str]]:

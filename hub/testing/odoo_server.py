@@ -309,12 +309,12 @@ def demo(store: Any, var_dir: Path) -> str:
     from hub.sync.connector_types import connector_types
 
     _, url = serve()
-    types = {**connector_types(), "odoo": OdooConnector}
+    types = {**connector_types(store.plugins), "odoo": OdooConnector}
     config = {"url": url, "db": DB, "username": "hub", "password": "s3cret", "allow_internal": ["127.0.0.1"],
               "page_size": 50}
     with store.writing(Context.system("demo")) as tx:
         for text in default_mappings().values():
-            versions.save(tx.session, text, "demo")
+            versions.save(tx.session, text, tx.ctx.actor.name)
         try:
             instances.update_instance(tx.session, tx.audit, store.keyring, types, "demo-odoo", config=config)
         except ConfigError:
