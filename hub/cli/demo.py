@@ -7,19 +7,18 @@ import uuid
 from pathlib import Path
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from hub.cli import CliState, pass_state
 from hub.core import migrate
 from hub.core.actor import Context
 from hub.core.store import Store
 from hub.demo import sample_data as demo_data
+from hub.services import dead_letters, runs
 from hub.sync import demo as demo_sync
 from hub.sync import dispatch
 from hub.sync.embedded import EmbeddedWorker
 from hub.sync.lifeline import sigterm_unwinds
-from hub.sync.models import DeadLetter, SyncRun
+from hub.sync.models import SyncRun
 
 
 @click.command("demo")
@@ -46,12 +45,10 @@ def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
     click.echo(f"\nsample connector {demo_sync.INSTANCE}: a folder of ERP exports at {setup.folder}")
     with sigterm_unwinds():
         try:
-            inbound, outbound = _sync(store, state.settings.var_dir)
+            inbound, outbound = _sync(store, state.context(), state.settings.var_dir)
         finally:
             demo_sync.stop_sample_systems(state.settings.var_dir, state.store.plugins)
-    with Session(store.engine) as session:
-        letters = list(session.scalars(select(DeadLetter).where(DeadLetter.run_id == inbound)))
-    for d in letters:
+    for d in dead_letters.list_letters(store, state.context(), run_id=inbound, include_closed=True):
         click.echo(f"  dead letter {d.id}: {d.error}")
     click.echo("\nsee the syncs:")
     click.echo(f"  hub runs show {inbound}")
@@ -61,25 +58,26 @@ def demo(state: CliState, accounts: int, seed: int, no_sync: bool) -> None:
     click.echo("  hub serve --with-worker          # web app + worker + scheduler: new export files sync every minute")
 
 
-def _sync(store: Store, var_dir: Path) -> tuple[uuid.UUID, uuid.UUID]:
+def _sync(store: Store, ctx: Context, var_dir: Path) -> tuple[uuid.UUID, uuid.UUID]:
     """The sample systems and a worker for the demo's runs: demo-erp in, hub edits out, each sample system in."""
     click.echo("\nsample systems of the real-protocol connectors (on loopback, while this command runs):")
     for label, message in demo_sync.sample_systems(store, var_dir):
         click.echo(f"  {label}: {message}")
     with EmbeddedWorker(var_dir / "demo-worker.log"):
-        inbound = _run(store, "inbound")
+        inbound = _run(store, ctx, "inbound")
         _edit_in_hub(store)
-        outbound = _run(store, "outbound")
+        outbound = _run(store, ctx, "outbound")
         for instance, stream in demo_sync.inbound_routes(store):
-            _run(store, "inbound", instance, stream)
+            _run(store, ctx, "inbound", instance, stream)
     instances = ", ".join(demo_sync.sample_instances(store.plugins))
     click.echo(f"  the sample systems stop with this command: {instances} stay paused, so "
                "nothing is scheduled against them (`hub demo` starts them again; `hub sync NAME` runs one anyway)")
     return inbound, outbound
 
 
-def _run(store: Store, direction: str, instance: str = demo_sync.INSTANCE, stream: str = "customers") -> uuid.UUID:
-    run = dispatch.start(store, instance, stream, direction)
+def _run(store: Store, ctx: Context, direction: str, instance: str = demo_sync.INSTANCE,
+         stream: str = "customers") -> uuid.UUID:
+    run = runs.start_run(store, ctx, instance, stream, direction)
     tty = sys.stderr.isatty()
 
     def show(row: SyncRun) -> None:

@@ -11,17 +11,17 @@ from typing import Any
 
 import click
 import yaml
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from hub.cli import CliState, pass_state
 from hub.cli.terminal import printable
 from hub.errors import ConfigError
-from hub.sync import deadletters as letters
-from hub.sync import dispatch, instances, letter_view
+from hub.services import connectors as connector_service
+from hub.services import dead_letters as letter_service
+from hub.services import runs as run_service
+from hub.sync import dispatch, instances
 from hub.sync.connector_types import connector_types
 from hub.sync.lineage import lineage as field_lineage
-from hub.sync.models import ConnectorInstance, DeadLetter, Route, SyncRun, open_payload
+from hub.sync.models import RUN_STATUSES, SyncRun
 
 
 @click.command("connectors")
@@ -53,10 +53,8 @@ def add(state: CliState, name: str, type_name: str, config_file: Path) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    store = state.store
-    with store.writing(state.context()) as tx:
-        instances.add_instance(tx.session, tx.audit, store.keyring, connector_types(), name, type_name,
-                               instances.config_from_file(config_file))
+    connector_service.add_instance(state.store, state.context(), connector_types(), name, type_name,
+                                   instances.config_from_file(config_file))
     click.echo(f"added {name} ({type_name}); check it with: hub connector check {name}")
 
 
@@ -67,13 +65,12 @@ def list_instances(state: CliState) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with Session(state.store.engine) as session:
-        for inst in session.scalars(select(ConnectorInstance).order_by(ConnectorInstance.name)):
-            flags = ("" if inst.enabled else " DISABLED") + (" PAUSED" if inst.paused else "")
-            click.echo(f"{inst.name} ({inst.type}){flags}")
-            for r in session.scalars(select(Route).where(Route.instance == inst.name).order_by(Route.stream)):
-                sched = f" every '{r.schedule}'" if r.schedule else ""
-                click.echo(f"    {r.stream} {r.direction} {r.module} via {r.mapping}{sched}")
+    for inst in connector_service.list_instances(state.store, state.context(), connector_types()):
+        flags = ("" if inst.enabled else " DISABLED") + (" PAUSED" if inst.paused else "")
+        click.echo(f"{inst.name} ({inst.type}){flags}")
+        for r in inst.routes:
+            sched = f" every '{r.schedule}'" if r.schedule else ""
+            click.echo(f"    {r.stream} {r.direction} {r.module} via {r.mapping}{sched}")
 
 
 @connector.command("show")
@@ -84,10 +81,10 @@ def show(state: CliState, name: str) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with Session(state.store.engine) as session:
-        inst = instances.get_instance(session, name)
-        click.echo(yaml.safe_dump(instances.describe(state.store.keyring, connector_types(), inst),
-                                  allow_unicode=True, sort_keys=False))
+    inst = connector_service.show_instance(state.store, state.context(), connector_types(), name)
+    described = {"name": inst.name, "type": inst.type, "enabled": inst.enabled, "paused": inst.paused,
+                 "rate_limit": inst.rate_limit, "config": inst.config}
+    click.echo(yaml.safe_dump(described, allow_unicode=True, sort_keys=False))
 
 
 @connector.command("check")
@@ -98,9 +95,7 @@ def check(state: CliState, name: str) -> None:
 
     Exit status: 0 the connection works; 1 it does not (the reason on stderr); 2 bad usage.
     """
-    with Session(state.store.engine) as session:
-        inst = instances.get_instance(session, name)
-    live = instances.build(state.store.keyring, connector_types(), inst)
+    live = connector_service.connect(state.store, state.context(), connector_types(), name)
     try:
         live.check()
         streams = live.discover()
@@ -132,14 +127,11 @@ def route(state: CliState, name: str, stream: str, module: str, mapping: str, di
     Exit status: 0 the route is set (or already was); 1 an unknown instance, stream or mapping, a change to an
     existing route without --replace, or an error; 2 bad usage.
     """
-    store = state.store
-    with Session(store.engine) as session:
-        inst = instances.get_instance(session, name)
-    streams = instances.known_streams(store.keyring, connector_types(), inst)  # before the transaction: may connect
-    with store.writing(state.context()) as tx:
-        done = instances.add_route(tx.session, tx.audit, name, stream, direction, module, mapping, schedule=schedule,
-                                   batch_size=batch_size, max_attempts=max_attempts, streams=streams or None,
-                                   replace=replace)
+    store, ctx = state.store, state.context()
+    streams = connector_service.known_streams(store, ctx, connector_types(), name)  # before the change: may connect
+    done = connector_service.add_route(store, ctx, name, stream, direction, module, mapping, schedule=schedule,
+                                       batch_size=batch_size, max_attempts=max_attempts, streams=streams or None,
+                                       replace=replace)
     verb = "added" if done.created else ("changed" if done.changes else "unchanged")
     click.echo(f"{name}/{stream} ({direction}) <-> {module} via {mapping} ({verb})")
     if done.changes and not done.created:
@@ -152,12 +144,10 @@ def _toggle(field: str, value: bool, verb: str) -> click.Command:
     @click.argument("name")
     @pass_state
     def command(state: CliState, name: str) -> None:
-        store = state.store
-        with store.writing(state.context()) as tx:
-            if field == "enabled":
-                instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name, enabled=value)
-            else:
-                instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name, paused=value)
+        if field == "enabled":
+            connector_service.update_instance(state.store, state.context(), connector_types(), name, enabled=value)
+        else:
+            connector_service.update_instance(state.store, state.context(), connector_types(), name, paused=value)
         click.echo(f"{name}: {verb}d")
 
     command.help = f"{verb.capitalize()} an instance.\n\nExit status: 0 done; 1 an error (said on stderr); 2 bad usage."
@@ -178,10 +168,8 @@ def limit(state: CliState, name: str, records_per_second: float) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    store = state.store
-    with store.writing(state.context()) as tx:
-        instances.update_instance(tx.session, tx.audit, store.keyring, connector_types(), name,
-                                  rate_limit=records_per_second or None, clear_rate_limit=not records_per_second)
+    connector_service.update_instance(state.store, state.context(), connector_types(), name,
+                                      rate_limit=records_per_second or None, clear_rate_limit=not records_per_second)
     click.echo(f"{name}: at most {records_per_second:g} records/s" if records_per_second else f"{name}: no limit")
 
 
@@ -201,13 +189,8 @@ def sync(state: CliState, name: str, stream: str | None, direction: str, full: b
     not finish in time, or an error; 2 bad usage.
     """
     store = state.store
-    with Session(store.engine) as session:
-        instances.get_instance(session, name)
-        streams = [stream] if stream else list(session.scalars(select(Route.stream).where(
-            Route.instance == name, Route.direction == direction, Route.enabled.is_(True))))
-    if not streams:
-        raise ConfigError(f"{name} has no {direction} routes; add one with `hub connector route`")
-    started = [dispatch.start(store, name, s, direction, full=full) for s in streams]
+    started = run_service.start_runs(store, state.context(), name, [stream] if stream else None, direction,
+                                     full=full)
     for run in started:
         click.echo(f"run {run.id} queued: {name}/{run.stream} {direction}{' (full)' if full else ''}")
     if wait:
@@ -248,7 +231,7 @@ def runs_group() -> None:
 
 @runs_group.command("list")
 @click.option("--instance")
-@click.option("--status", type=click.Choice(["queued", "retrying", "running", "succeeded", "failed", "dead"]))
+@click.option("--status", type=click.Choice(RUN_STATUSES))
 @click.option("--limit", default=20, show_default=True)
 @pass_state
 def list_runs(state: CliState, instance: str | None, status: str | None, limit: int) -> None:
@@ -256,15 +239,9 @@ def list_runs(state: CliState, instance: str | None, status: str | None, limit: 
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    stmt = select(SyncRun).order_by(SyncRun.queued_at.desc()).limit(limit)
-    if instance:
-        stmt = stmt.where(SyncRun.instance == instance)
-    if status:
-        stmt = stmt.where(SyncRun.status == status)
-    with Session(state.store.engine) as session:
-        for r in session.scalars(stmt):
-            click.echo(f"{r.id}  {r.queued_at:%Y-%m-%d %H:%M:%S}  {r.instance}/{r.stream} {r.direction:8} {r.status:9} "
-                       f"{dispatch.counts(r)}, attempts {r.attempts}")
+    for r in run_service.list_runs(state.store, state.context(), instance=instance, status=status, limit=limit):
+        click.echo(f"{r.id}  {r.queued_at:%Y-%m-%d %H:%M:%S}  {r.instance}/{r.stream} {r.direction:8} {r.status:9} "
+                   f"{dispatch.counts(r)}, attempts {r.attempts}")
 
 
 @runs_group.command("show")
@@ -275,23 +252,32 @@ def show_run(state: CliState, run_id: str) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with Session(state.store.engine) as session:
-        run = session.get(SyncRun, _uuid(run_id))
-        if run is None:
-            raise ConfigError(f"no sync run {run_id}")
-        fields = ["id", "instance", "stream", "direction", "kind", "status", "full", "attempts", "max_attempts",
-                  "mapping", "mapping_version", "read", "created", "updated", "unchanged", "deleted", "skipped",
-                  "quarantined", "written", "retries", "queued_at", "started_at", "finished_at", "lease_owner",
-                  "checkpoint", "error"]
-        _show_fields(run, fields)
-        if run.started_at and run.finished_at:
-            secs = (run.finished_at - run.started_at).total_seconds()
-            click.echo(f"{'duration':16} {secs:.1f}s ({run.read / secs if secs else 0:.0f} records/s)")
+    run = run_service.get_run(state.store, state.context(), _uuid(run_id))
+    fields = ["id", "instance", "stream", "direction", "kind", "status", "full", "attempts", "max_attempts",
+              "mapping", "mapping_version", "read", "created", "updated", "unchanged", "deleted", "skipped",
+              "quarantined", "written", "retries", "queued_at", "started_at", "finished_at", "lease_owner",
+              "checkpoint", "error"]
+    _show_fields(run, fields)
+    if run.started_at and run.finished_at:
+        secs = (run.finished_at - run.started_at).total_seconds()
+        click.echo(f"{'duration':16} {secs:.1f}s ({run.read / secs if secs else 0:.0f} records/s)")
+
+
+@runs_group.command("cancel")
+@click.argument("run_id")
+@pass_state
+def cancel_run(state: CliState, run_id: str) -> None:
+    """Cancel a queued, retrying or running run (a running one stops at its next batch commit).
+
+    Exit status: 0 cancelled; 1 no such run, it has finished already, or an error; 2 bad usage.
+    """
+    run = run_service.cancel_run(state.store, state.context(), _uuid(run_id))
+    click.echo(f"run {run.id}: cancelled ({run.instance}/{run.stream} {run.direction})")
 
 
 @click.group("deadletters")
 def deadletters() -> None:
-    """Records a run could not land: look at them, replay them.
+    """Records a run could not land: look at them, replay or discard them.
 
     Exit status: that of the command run; 2 no command or an unknown one.
     """
@@ -299,29 +285,19 @@ def deadletters() -> None:
 
 @deadletters.command("list")
 @click.option("--run", "run_id", help="Only this run's.")
-@click.option("--all", "show_all", is_flag=True, help="Include replayed ones.")
+@click.option("--all", "show_all", is_flag=True, help="Include replayed, superseded and discarded ones.")
 @pass_state
 def list_letters(state: CliState, run_id: str | None, show_all: bool) -> None:
     """List dead letters (open ones by default): those you may see, errors as your field rules allow.
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    stmt = select(DeadLetter).order_by(DeadLetter.created_at)
-    if run_id:
-        stmt = stmt.where(DeadLetter.run_id == _uuid(run_id))
-    if not show_all:
-        stmt = stmt.where(DeadLetter.status == "open")
-    shown = 0
-    with state.store.reading(state.context()) as tx:  # the same access and field rules as `deadletters show`
-        for d in tx.session.scalars(stmt).all():
-            try:
-                seen = letter_view.view(tx, d, open_payload(state.store.keyring, d))
-            except ConfigError:  # not yours to see: left out, as a missing one would be
-                continue
-            shown += 1
-            click.echo(printable(f"{d.id}  {d.instance}/{d.stream} {d.direction} {d.external_id or d.record_id}  "
-                                 f"{d.status}  {d.error_kind}: {seen.error}"))
-    click.echo(f"({shown} dead letters)", err=True)
+    found = letter_service.list_letters(state.store, state.context(), run_id=_uuid(run_id) if run_id else None,
+                                        include_closed=show_all)  # the same access and field rules as `show`
+    for d in found:
+        click.echo(printable(f"{d.id}  {d.instance}/{d.stream} {d.direction} {d.external_id or d.record_id}  "
+                             f"{d.status}  {d.error_kind}: {d.error}"))
+    click.echo(f"({len(found)} dead letters)", err=True)
 
 
 @deadletters.command("show")
@@ -332,17 +308,11 @@ def show_letter(state: CliState, letter_id: str) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.reading(state.context()) as tx:  # the actor's access and field rules apply
-        d = tx.session.get(DeadLetter, _uuid(letter_id))
-        if d is None:
-            raise ConfigError(f"no dead letter {letter_id}")
-        seen = letter_view.view(tx, d, open_payload(state.store.keyring, d))
-        tx.session.expunge(d)
-        d.error = seen.error  # what the actor may see; detached, so never saved
-        _show_fields(d, ("id", "run_id", "instance", "stream", "direction", "external_id", "record_id", "status",
-                         "error_kind", "error", "mapping", "mapping_version", "attempts", "created_at", "replayed_at"))
-        click.echo("payload:")
-        click.echo(printable(json.dumps(seen.payload, ensure_ascii=False, indent=2, default=str), multiline=True))
+    d = letter_service.show_letter(state.store, state.context(), _uuid(letter_id))  # access and field rules apply
+    _show_fields(d, ("id", "run_id", "instance", "stream", "direction", "external_id", "record_id", "status",
+                     "error_kind", "error", "mapping", "mapping_version", "attempts", "created_at", "replayed_at"))
+    click.echo("payload:")
+    click.echo(printable(json.dumps(d.payload, ensure_ascii=False, indent=2, default=str), multiline=True))
 
 
 @deadletters.command("replay")
@@ -359,17 +329,25 @@ def replay(state: CliState, letter_ids: tuple[str, ...], run_id: str | None, map
     """
     if not letter_ids and not run_id:
         raise click.UsageError("give dead letter ids or --run RUN_ID")
-    with Session(state.store.engine) as session:
-        found = letters.open_letters(session, run_id=_uuid(run_id) if run_id else None,
-                                     ids=[_uuid(i) for i in letter_ids])
-    if not found:
-        raise ConfigError("no open dead letters match")
-    report = letters.replay(state.store, found, mapping)
+    report = letter_service.replay(state.store, state.context(), ids=[_uuid(i) for i in letter_ids],
+                                   run_id=_uuid(run_id) if run_id else None, mapping=mapping)
     click.echo(f"replayed {report.replayed}, failed again {report.failed}, requeued for sending {report.requeued}"
                + (f", superseded by a newer version {report.superseded}" if report.superseded else "")
                + (f" (run {report.run_id})" if report.run_id else ""))
     if report.failed:
         raise click.exceptions.Exit(1)
+
+
+@deadletters.command("discard")
+@click.argument("letter_ids", nargs=-1, required=True)
+@pass_state
+def discard(state: CliState, letter_ids: tuple[str, ...]) -> None:
+    """Discard open dead letters: they are kept but no longer open, and never replayed.
+
+    Exit status: 0 discarded; 1 a letter is unknown or not open (none is discarded), or an error; 2 bad usage.
+    """
+    done = letter_service.discard(state.store, state.context(), [_uuid(i) for i in letter_ids])
+    click.echo(f"discarded {len(done)} dead letters")
 
 
 @click.command("lineage")

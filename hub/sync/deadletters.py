@@ -4,7 +4,8 @@ Payloads are stored sealed (encrypted, bound to the letter: ``hub.sync.models.se
 here. Replaying an inbound dead letter lands its stored payload through the same path as a run (as the
 connector, under a replay run id). A record that lands marks its letter ``replayed``; one that fails
 again stays open with the new reason and one more attempt. Replaying an outbound letter puts its record
-back in the outbox, so the next outbound run sends it again.
+back in the outbox, so the next outbound run sends it again. A letter nobody will replay is ``discarded``:
+kept, with its payload, but no longer open.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def start(store: Store, instance: str, stream: str, direction: str = "inbound", 
     return run
 
 
-FINISHED = ("succeeded", "failed", "dead")
+FINISHED = runs.FINISHED
 
 
 def wait(store: Store, run_id: uuid.UUID, timeout: float, on_poll: Callable[[SyncRun], None] | None = None,

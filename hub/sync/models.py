@@ -17,7 +17,7 @@ from hub.core.crypto import DecryptionError, Keyring, associated_data, is_encryp
 from hub.core.models.base import Base
 from hub.core.types import new_id, utcnow
 
-RUN_STATUSES = ("queued", "retrying", "running", "succeeded", "failed", "dead")
+RUN_STATUSES = ("queued", "retrying", "running", "succeeded", "failed", "dead", "cancelled")
 DIRECTIONS = ("inbound", "outbound")
 
 

@@ -29,8 +29,9 @@ from hub.errors import ConfigError, HubError
 from hub.sync.models import ConnectorInstance, Route, StreamState, SyncRun
 
 LEASE_SECONDS = 300
-FINISHED = ("succeeded", "failed", "dead")
+FINISHED = ("succeeded", "failed", "dead", "cancelled")
 WAITING = ("queued", "retrying")
+CANCELLABLE = (*WAITING, "running")
 
 
 class Busy(HubError):
@@ -78,6 +79,29 @@ def queue(session: Session, instance: str, stream: str, direction: str = "inboun
     session.add(run)
     session.flush()
     return run, True
+
+
+def cancel(session: Session, run_id: uuid.UUID, reason: str = "cancelled") -> tuple[SyncRun, str]:
+    """Cancel a queued, retrying or running run (inside the caller's transaction); returns (run, status before).
+
+    A cancelled run is finished: no claim starts it again and no worker resends it. A running run loses its
+    lease with the cancel, so its worker stops at its next batch commit (the heartbeat that opens every commit
+    finds the run no longer running) and writes nothing more; its finish cannot overwrite the cancel either.
+    ConfigError for a run that is finished already, or a dead-letter replay (it runs in the caller's process).
+    """
+    run = session.get(SyncRun, run_id, with_for_update=True)
+    if run is None:
+        raise ConfigError(f"no sync run {run_id}")
+    if run.status not in CANCELLABLE:
+        raise ConfigError(f"run {run_id} is {run.status}; only a queued, retrying or running run can be cancelled")
+    if run.kind == "replay":
+        raise ConfigError(f"run {run_id} replays dead letters in the process that started it; it cannot be "
+                          "cancelled")
+    before = run.status
+    run.status, run.finished_at, run.error = "cancelled", utcnow(), reason
+    run.lease_owner = run.lease_until = run.due_at = None
+    session.flush()
+    return run, before
 
 
 def claim(engine: Engine, run_id: uuid.UUID, worker: str, lease_seconds: float = LEASE_SECONDS) -> SyncRun | None:

@@ -169,3 +169,22 @@ def test_add_with_a_config_file_that_is_not_an_object_names_the_file_and_place(
     assert result.exit_code != 0
     assert str(result.exception).startswith(f"{config}: {problem}"), str(result.exception)
     assert "x (files)" not in _run("connector", "list")[1]
+
+
+def test_runs_cancel_and_deadletters_discard(shop: Path, store: Store) -> None:
+    _run("connector", "route", "shop", "people", "--module", "contacts", "--mapping", "people")
+    _, out, _ = _run("sync", "shop")
+    queued = re.search(r"run (\S+) queued", out).group(1)  # type: ignore[union-attr]
+    code, out, _ = _run("runs", "cancel", queued)
+    assert code == 0 and out == f"run {queued}: cancelled (shop/people inbound)\n"
+    assert queued in _run("runs", "list", "--status", "cancelled")[1]
+    result = CliRunner().invoke(cli, ["runs", "cancel", queued])
+    assert result.exit_code != 0 and f"run {queued} is cancelled; only a queued" in str(result.exception)
+    _, out, _ = _run("sync", "shop")
+    run_id = uuid.UUID(re.search(r"run (\S+) queued", out).group(1))  # type: ignore[union-attr]
+    assert Runner(store, connector_types()).execute(run_id) == "succeeded"
+    letter = _run("deadletters", "list", "--run", str(run_id))[1].split()[0]
+    code, out, _ = _run("deadletters", "discard", letter)
+    assert code == 0 and out == "discarded 1 dead letters\n"
+    assert "(0 dead letters)" in CliRunner().invoke(cli, ["deadletters", "list"]).stderr
+    assert "discarded" in _run("deadletters", "list", "--all")[1]
