@@ -19,18 +19,18 @@ from hub.services import connectors as connector_service
 from hub.services import dead_letters as letter_service
 from hub.services import runs as run_service
 from hub.sync import dispatch, instances
-from hub.sync.connector_types import connector_types
 from hub.sync.lineage import lineage as field_lineage
 from hub.sync.models import RUN_STATUSES, SyncRun
 
 
 @click.command("connectors")
-def list_types() -> None:
+@pass_state
+def list_types(state: CliState) -> None:
     """List the connector types installed (built-in and from plugins).
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    for name, cls in sorted(connector_types().items()):
+    for name, cls in sorted(state.hub.connector_types.items()):
         click.echo(f"{name:16} {cls.title or cls.__doc__.splitlines()[0] if cls.__doc__ else ''}")
 
 
@@ -53,7 +53,7 @@ def add(state: CliState, name: str, type_name: str, config_file: Path) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    connector_service.add_instance(state.store, state.context(), connector_types(), name, type_name,
+    connector_service.add_instance(state.store, state.context(), state.hub.connector_types, name, type_name,
                                    instances.config_from_file(config_file))
     click.echo(f"added {name} ({type_name}); check it with: hub connector check {name}")
 
@@ -65,7 +65,7 @@ def list_instances(state: CliState) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    for inst in connector_service.list_instances(state.store, state.context(), connector_types()):
+    for inst in connector_service.list_instances(state.store, state.context(), state.hub.connector_types):
         flags = ("" if inst.enabled else " DISABLED") + (" PAUSED" if inst.paused else "")
         click.echo(f"{inst.name} ({inst.type}){flags}")
         for r in inst.routes:
@@ -81,7 +81,7 @@ def show(state: CliState, name: str) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    inst = connector_service.show_instance(state.store, state.context(), connector_types(), name)
+    inst = connector_service.show_instance(state.store, state.context(), state.hub.connector_types, name)
     described = {"name": inst.name, "type": inst.type, "enabled": inst.enabled, "paused": inst.paused,
                  "rate_limit": inst.rate_limit, "config": inst.config}
     click.echo(yaml.safe_dump(described, allow_unicode=True, sort_keys=False))
@@ -95,7 +95,7 @@ def check(state: CliState, name: str) -> None:
 
     Exit status: 0 the connection works; 1 it does not (the reason on stderr); 2 bad usage.
     """
-    live = connector_service.connect(state.store, state.context(), connector_types(), name)
+    live = connector_service.connect(state.store, state.context(), state.hub.connector_types, name)
     try:
         live.check()
         streams = live.discover()
@@ -128,7 +128,8 @@ def route(state: CliState, name: str, stream: str, module: str, mapping: str, di
     existing route without --replace, or an error; 2 bad usage.
     """
     store, ctx = state.store, state.context()
-    streams = connector_service.known_streams(store, ctx, connector_types(), name)  # before the change: may connect
+    # before the change: may connect
+    streams = connector_service.known_streams(store, ctx, state.hub.connector_types, name)
     done = connector_service.add_route(store, ctx, name, stream, direction, module, mapping, schedule=schedule,
                                        batch_size=batch_size, max_attempts=max_attempts, streams=streams or None,
                                        replace=replace)
@@ -144,10 +145,9 @@ def _toggle(field: str, value: bool, verb: str) -> click.Command:
     @click.argument("name")
     @pass_state
     def command(state: CliState, name: str) -> None:
-        if field == "enabled":
-            connector_service.update_instance(state.store, state.context(), connector_types(), name, enabled=value)
-        else:
-            connector_service.update_instance(state.store, state.context(), connector_types(), name, paused=value)
+        enabled, paused = (value, None) if field == "enabled" else (None, value)
+        connector_service.update_instance(state.store, state.context(), state.hub.connector_types, name,
+                                          enabled=enabled, paused=paused)
         click.echo(f"{name}: {verb}d")
 
     command.help = f"{verb.capitalize()} an instance.\n\nExit status: 0 done; 1 an error (said on stderr); 2 bad usage."
@@ -168,7 +168,7 @@ def limit(state: CliState, name: str, records_per_second: float) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    connector_service.update_instance(state.store, state.context(), connector_types(), name,
+    connector_service.update_instance(state.store, state.context(), state.hub.connector_types, name,
                                       rate_limit=records_per_second or None, clear_rate_limit=not records_per_second)
     click.echo(f"{name}: at most {records_per_second:g} records/s" if records_per_second else f"{name}: no limit")
 

@@ -1,7 +1,7 @@
 """Connector instances and their routes: add, change, route, list (secrets masked).
 
 Permissions: ``connectors.manage`` to change, ``connectors.read`` to look. The connector types are passed in
-by the caller (``hub.sync.connector_types.connector_types()`` for the CLI), never looked up here. The domain
+by the caller (``Hub.connector_types`` for the CLI), never looked up here. The domain
 functions of ``hub.sync.instances`` audit each change with its before and after (secrets masked).
 """
 

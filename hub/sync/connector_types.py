@@ -8,12 +8,9 @@ from hub.errors import ConfigError
 from hub.sync.connector import Connector
 
 
-def connector_types(pm: pluggy.PluginManager | None = None) -> dict[str, type[Connector]]:
-    """Type name -> connector class, from every ``register_connectors`` implementation."""
-    if pm is None:
-        from hub.plugins import plugin_manager
-
-        pm = plugin_manager()
+def connector_types(pm: pluggy.PluginManager) -> dict[str, type[Connector]]:
+    """Type name -> connector class, from every ``register_connectors`` implementation of ``pm`` (the
+    process's one plugin manager: ``Hub.connector_types`` in the interfaces, the store's in the worker)."""
     found: dict[str, type[Connector]] = {}
     for result in pm.hook.register_connectors():
         for name, cls in (result or {}).items():

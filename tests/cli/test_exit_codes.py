@@ -92,7 +92,8 @@ def test_sync_wait_on_a_run_that_dies_exits_1(shop: Path, store: Store) -> None:
         line = proc.stdout.readline()
         found = re.search(r"run (\S+) queued: shop/people inbound", line)
         assert found, line + (proc.stderr.read() if proc.stderr else "")
-        status = Runner(store, connector_types(), retry=RetryPolicy(attempts=1)).execute(uuid.UUID(found.group(1)))
+        runner = Runner(store, connector_types(store.plugins), retry=RetryPolicy(attempts=1))
+        status = runner.execute(uuid.UUID(found.group(1)))
         assert status == "dead"  # what a worker would have done
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, err
@@ -104,7 +105,7 @@ def test_deadletters_replay_that_fails_again_exits_1(shop: Path, store: Store) -
     assert started.returncode == 0, started.stderr
     found = re.search(r"run (\S+) queued", started.stdout)
     assert found
-    assert Runner(store, connector_types()).execute(uuid.UUID(found.group(1))) == "succeeded"
+    assert Runner(store, connector_types(store.plugins)).execute(uuid.UUID(found.group(1))) == "succeeded"
     replay = hub("deadletters", "replay", "--run", found.group(1))
     assert replay.returncode == 1, replay.stderr
     assert "replayed 0, failed again 1" in replay.stdout

@@ -49,8 +49,8 @@ def test_types_add_show_check_and_routes(shop: Path) -> None:
     assert "PAUSED" in _run("connector", "list")[1]
 
 
-def test_secrets_are_encrypted_masked_and_never_in_the_audit_trail(hub_env: str, tmp_path: Path,
-                                                                   store: Store) -> None:
+def test_secrets_are_encrypted_masked_and_never_in_the_audit_trail(hub_env: str, tmp_path: Path, store: Store,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from hub.hookspecs import hookimpl
     from hub.sync.connector import Connector
 
@@ -64,19 +64,15 @@ def test_secrets_are_encrypted_masked_and_never_in_the_audit_trail(hub_env: str,
         def register_connectors(self) -> dict[str, type[Connector]]:
             return {"secretive": Secretive}
 
-    import hub.cli.sync as sync_cli
     from hub.plugins import plugin_manager
+    from hub.root import Hub
 
     types = connector_types(plugin_manager(extra=[Plugin()], entry_points=False))
-    original = sync_cli.connector_types
-    sync_cli.connector_types = lambda pm=None: types  # type: ignore[assignment]
-    try:
-        config = tmp_path / "s.json"
-        config.write_text(json.dumps({"url": "https://erp.example.com", "password": "hunter2-very-secret"}))
-        assert _run("connector", "add", "vault", "--type", "secretive", "--config", str(config))[0] == 0
-        _, out, _ = _run("connector", "show", "vault")
-    finally:
-        sync_cli.connector_types = original  # type: ignore[assignment]
+    monkeypatch.setattr(Hub, "connector_types", property(lambda self: types))
+    config = tmp_path / "s.json"
+    config.write_text(json.dumps({"url": "https://erp.example.com", "password": "hunter2-very-secret"}))
+    assert _run("connector", "add", "vault", "--type", "secretive", "--config", str(config))[0] == 0
+    _, out, _ = _run("connector", "show", "vault")
     assert "********" in out and "hunter2" not in out
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT config FROM connector_instances WHERE name = 'vault'")).scalar_one()
@@ -92,7 +88,7 @@ def test_sync_queues_then_runs_dead_letters_replay_and_lineage(shop: Path, store
     code, out, _ = _run("sync", "shop")
     assert code == 0
     run_id = uuid.UUID(re.search(r"run (\S+) queued: shop/people inbound", out).group(1))  # type: ignore[union-attr]
-    assert Runner(store, connector_types()).execute(run_id) == "succeeded"  # what a worker does
+    assert Runner(store, connector_types(store.plugins)).execute(run_id) == "succeeded"  # what a worker does
     _, out, _ = _run("runs", "show", str(run_id))
     assert re.search(r"status\s+succeeded", out) and re.search(r"created\s+19", out)
     assert re.search(r"quarantined\s+1", out) and re.search(r"mapping_version\s+1", out)
@@ -182,7 +178,7 @@ def test_runs_cancel_and_deadletters_discard(shop: Path, store: Store) -> None:
     assert result.exit_code != 0 and f"run {queued} is cancelled; only a queued" in str(result.exception)
     _, out, _ = _run("sync", "shop")
     run_id = uuid.UUID(re.search(r"run (\S+) queued", out).group(1))  # type: ignore[union-attr]
-    assert Runner(store, connector_types()).execute(run_id) == "succeeded"
+    assert Runner(store, connector_types(store.plugins)).execute(run_id) == "succeeded"
     letter = _run("deadletters", "list", "--run", str(run_id))[1].split()[0]
     code, out, _ = _run("deadletters", "discard", letter)
     assert code == 0 and out == "discarded 1 dead letters\n"

@@ -18,6 +18,7 @@ from hub.core.models import AdminPermission
 from hub.core.models.bookkeeping import AuditEvent
 from hub.core.store import Store
 from hub.errors import AccessDenied
+from hub.plugins import plugin_manager
 from hub.services import connectors
 from hub.sync.connector import Connector
 from hub.sync.connector_types import connector_types
@@ -30,7 +31,7 @@ class Secretive(Connector):
                      "properties": {"url": {"type": "string"}, "password": {"type": "string", "secret": True}}}
 
 
-TYPES: dict[str, type[Connector]] = {**connector_types(), "secretive": Secretive}
+TYPES: dict[str, type[Connector]] = {**connector_types(plugin_manager(entry_points=False)), "secretive": Secretive}
 
 
 # -- shared by the service tests of sync objects ---------------------------------------------------------

@@ -229,7 +229,7 @@ def point_celery_at(url: str) -> None:
 # -- configuration ------------------------------------------------------------------------------------
 def all_types() -> dict[str, type[Connector]]:
     """The installed connector types plus the chaos and outage ones (as the workers see them with HUB_PLUGINS)."""
-    return {**connector_types(), **chaos.TYPES, **outage.TYPES}
+    return {**connector_types(plugin_manager(entry_points=False)), **chaos.TYPES, **outage.TYPES}
 
 
 def make_store(url: str) -> Store:
