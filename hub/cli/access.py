@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
 
 from hub.cli import CliState, pass_state
 from hub.cli.terminal import printable
-from hub.core import users as accounts
-from hub.core.models import FieldRule, Permission, Role, Team, User, UserRole
-from hub.core.models.access import ACTIONS, SCOPES
+from hub.core.models.access import ACTIONS, ADMIN_PERMISSIONS, SCOPES
+from hub.services import roles as role_service
+from hub.services import users as user_service
 
 
 @click.group("users")
@@ -40,9 +39,8 @@ def create_user(state: CliState, username: str, password: str | None, no_passwor
     """
     if password is None and not no_password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with state.store.writing(state.context()) as tx:
-        user = accounts.create_user(tx.session, tx.audit, username, password, email=email, full_name=full_name,
-                                    team=team, manager=manager, is_admin=admin, roles=roles)
+    user = user_service.create_user(state.store, state.context(), username, password, email=email,
+                                    full_name=full_name, team=team, manager=manager, is_admin=admin, roles=roles)
     click.echo(f"created user {printable(user.username)} ({user.id})")
 
 
@@ -53,20 +51,10 @@ def list_users(state: CliState) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.reading(state.context()) as tx:
-        s = tx.session
-        teams = {t.id: t.name for t in s.scalars(select(Team))}
-        all_users = list(s.scalars(select(User).order_by(User.username)))
-        names = {u.id: u.username for u in all_users}
-        roles = {r.id: r.name for r in s.scalars(select(Role))}
-        links: dict[object, list[str]] = {}
-        for link in s.scalars(select(UserRole)):
-            links.setdefault(link.user_id, []).append(roles[link.role_id])
-        for u in all_users:
-            flags = ("admin " if u.is_admin else "") + ("" if u.active else "DISABLED ")
-            click.echo(printable(f"{u.username:20} {flags}team={teams.get(u.team_id, '-')} "
-                                 f"manager={names.get(u.manager_id, '-')} "
-                                 f"roles={','.join(sorted(links.get(u.id, []))) or '-'}"))
+    for u in user_service.list_users(state.store, state.context()):
+        flags = ("admin " if u.is_admin else "") + ("" if u.active else "DISABLED ")
+        click.echo(printable(f"{u.username:20} {flags}team={u.team or '-'} manager={u.manager or '-'} "
+                             f"roles={','.join(u.roles) or '-'}"))
 
 
 @users.command("set")
@@ -84,8 +72,7 @@ def set_user(state: CliState, username: str, team: str | None, manager: str | No
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
     new_password = click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
-    with state.store.writing(state.context()) as tx:
-        accounts.set_user(tx.session, tx.audit, username, active=active, team=team, manager=manager,
+    user_service.set_user(state.store, state.context(), username, active=active, team=team, manager=manager,
                           password=new_password)
     click.echo(f"updated {username}")
 
@@ -108,8 +95,7 @@ def create_team(state: CliState, name: str, parent: str | None, manager: str | N
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.writing(state.context()) as tx:
-        accounts.create_team(tx.session, tx.audit, name, parent, manager)
+    user_service.create_team(state.store, state.context(), name, parent, manager)
     click.echo(f"created team {name}")
 
 
@@ -120,13 +106,8 @@ def list_teams(state: CliState) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.reading(state.context()) as tx:
-        all_teams = list(tx.session.scalars(select(Team).order_by(Team.name)))
-        names = {t.id: t.name for t in all_teams}
-        people = {u.id: u.username for u in tx.session.scalars(select(User))}
-        for t in all_teams:
-            click.echo(printable(f"{t.name:24} parent={names.get(t.parent_id, '-')} "
-                                 f"manager={people.get(t.manager_id, '-')}"))
+    for t in user_service.list_teams(state.store, state.context()):
+        click.echo(printable(f"{t.name:24} parent={t.parent or '-'} manager={t.manager or '-'}"))
 
 
 @click.group("roles")
@@ -146,8 +127,7 @@ def create_role(state: CliState, name: str, description: str | None) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.writing(state.context()) as tx:
-        accounts.create_role(tx.session, tx.audit, name, description)
+    role_service.create_role(state.store, state.context(), name, description)
     click.echo(f"created role {name}")
 
 
@@ -172,8 +152,7 @@ def grant(state: CliState, role: str, module: str, actions: str, scope: str | No
     error; 2 bad usage.
     """
     acts = list(ACTIONS) if actions == "all" else [a.strip() for a in actions.split(",") if a.strip()]
-    with state.store.writing(state.context()) as tx:
-        done = accounts.grant(tx.session, tx.audit, role, module, acts, scope, replace=replace)
+    done = role_service.grant(state.store, state.context(), role, module, acts, scope, replace=replace)
     click.echo(done.describe() + ("" if done.changed else " (unchanged)"))
 
 
@@ -188,10 +167,27 @@ def field_rule(state: CliState, role: str, module: str, field: str, rule: str) -
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.writing(state.context()) as tx:
-        tx.module(module).field(field)
-        accounts.field_rule(tx.session, tx.audit, role, module, field, None if rule == "visible" else rule)
+    role_service.field_rule(state.store, state.context(), role, module, field, None if rule == "visible" else rule)
     click.echo(f"{role}: {module}.{field} is {rule}")
+
+
+@roles.command("admin")
+@click.argument("role")
+@click.argument("permissions", metavar="PERMISSION[,PERMISSION...]")
+@click.option("--revoke", is_flag=True, help="Take the permissions away instead.")
+@pass_state
+def admin(state: CliState, role: str, permissions: str, revoke: bool) -> None:
+    """Give ROLE admin permissions (area.read or area.manage; 'all' for every one), or take them away.
+
+    The areas: users, roles, tokens, custom_fields, connectors, mappings, runs, dead_letters, webhooks, audit,
+    keys; area.manage includes area.read. The role's admin permissions before and after are shown.
+
+    Exit status: 0 done (or unchanged); 1 an unknown role or permission, or an error; 2 bad usage.
+    """
+    perms = list(ADMIN_PERMISSIONS) if permissions == "all" else permissions.split(",")
+    change = role_service.revoke_admin if revoke else role_service.grant_admin
+    done = change(state.store, state.context(), role, perms)
+    click.echo(done.describe() + ("" if done.changed else " (unchanged)"))
 
 
 @roles.command("assign")
@@ -203,8 +199,7 @@ def assign(state: CliState, username: str, role: str) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.writing(state.context()) as tx:
-        accounts.assign_role(tx.session, tx.audit, username, role)
+    role_service.assign_role(state.store, state.context(), username, role)
     click.echo(f"{username} has role {role}")
 
 
@@ -217,27 +212,25 @@ def revoke(state: CliState, username: str, role: str) -> None:
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.writing(state.context()) as tx:
-        accounts.revoke_role(tx.session, tx.audit, username, role)
+    role_service.revoke_role(state.store, state.context(), username, role)
     click.echo(f"{username} no longer has role {role}")
 
 
 @roles.command("list")
 @pass_state
 def list_roles(state: CliState) -> None:
-    """List roles with their permissions and field rules.
+    """List roles with their permissions, field rules and admin permissions.
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.reading(state.context()) as tx:
-        for r in tx.session.scalars(select(Role).order_by(Role.name)):
-            click.echo(printable(r.name + (f" — {r.description}" if r.description else "")))
-            perms = select(Permission).where(Permission.role_id == r.id).order_by(Permission.module)
-            for p in tx.session.scalars(perms):
-                acts = [a for a in ACTIONS if getattr(p, f"can_{a}")]
-                click.echo(f"    {p.module}: {','.join(acts) or 'nothing'} on {p.scope} records")
-            for fr in tx.session.scalars(select(FieldRule).where(FieldRule.role_id == r.id)):
-                click.echo(f"    {fr.module}.{fr.field}: {fr.rule}")
+    for r in role_service.list_roles(state.store, state.context()):
+        click.echo(printable(r.name + (f" — {r.description}" if r.description else "")))
+        for g in r.grants:
+            click.echo(f"    {g.module}: {','.join(g.actions) or 'nothing'} on {g.scope} records")
+        for fr in r.field_rules:
+            click.echo(printable(f"    {fr.module}.{fr.field}: {fr.rule}"))
+        if r.admin:
+            click.echo(f"    admin: {','.join(r.admin)}")
 
 
 COMMANDS = [users, teams, roles]
