@@ -6,7 +6,7 @@ import getpass
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +16,7 @@ from hub.core.actor import Actor, Context
 from hub.errors import HubError
 
 if TYPE_CHECKING:
+    from hub.core.store import Store
     from hub.root import Hub
 
 
@@ -38,7 +39,7 @@ class CliState:
         return Hub.from_settings(self.settings)
 
     @property
-    def store(self) -> Any:  # Any, not Store, until the commands' queries are typed (hub/cli/access.py)
+    def store(self) -> Store:
         """The Hub's store."""
         return self.hub.store
 
