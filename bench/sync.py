@@ -127,7 +127,7 @@ def setup_hub(url: str, folder: Path, batch: int) -> None:
     store = Store(engine, Keyring.from_config(DEV_ENCRYPTION_KEYS, DEV_BLIND_INDEX_KEY), plugins=plugin_manager())
     with store.writing(Context.system("bench")) as tx:
         define_custom_field(tx.session, "accounts", "customer_since", "date", label="Customer since")
-        versions.save(tx.session, SPEC, "bench", catalog=field_names(tx.session))
+        versions.save(tx.session, SPEC, tx.ctx.actor.name, catalog=field_names(tx.session))
         add_instance(tx.session, tx.audit, store.keyring, {"files": FilesConnector}, INSTANCE, "files",
                      files_config(folder))
         add_route(tx.session, tx.audit, INSTANCE, STREAM, "inbound", "accounts", MAPPING, batch_size=batch)

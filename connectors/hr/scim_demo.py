@@ -71,7 +71,7 @@ def configure(store: Store, url: str, token: str, *, instance: str = INSTANCE, c
         org_sync.install(tx.session, tx.audit)
         from hub.mappings import versions
 
-        versions.save(tx.session, spec_text(), "hr-setup", comment="scim connector default")
+        versions.save(tx.session, spec_text(), tx.ctx.actor.name, comment="scim connector default")
         exists = tx.session.scalar(select(ConnectorInstance.id).where(ConnectorInstance.name == instance))
         if exists is None:
             instances.add_instance(tx.session, tx.audit, store.keyring, types, instance, "scim", conf)

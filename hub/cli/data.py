@@ -11,9 +11,9 @@ import click
 from hub.cli import CliState, pass_state
 from hub.cli.terminal import printable
 from hub.core.fields import CUSTOM_KINDS, to_json
-from hub.core.modules import define_custom_field
 from hub.core.read import parse_where
 from hub.imports import csv_export, csv_import
+from hub.services import custom_fields
 
 
 @click.command("import")
@@ -180,11 +180,9 @@ def add_field(state: CliState, module: str, name: str, kind: str, label: str | N
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    with state.store.writing(state.context()) as tx:
-        row = define_custom_field(tx.session, module, name, kind, label=label, required=required,
-                                  choices=[c.strip() for c in choices.split(",")] if choices else None,
-                                  pattern=pattern, sensitive=sensitive)
-        tx.audit.add("custom_fields", row.id, "create", {"field": [None, f"{module}.{name}"], "kind": [None, kind]})
+    custom_fields.define(state.store, state.context(), module, name, kind, label=label, required=required,
+                         choices=[c.strip() for c in choices.split(",")] if choices else None,
+                         pattern=pattern, sensitive=sensitive)
     click.echo(printable(f"added {module}.{name} ({kind})"))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +12,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from hub.cli import CliState, pass_state
 from hub.cli.terminal import printable
 from hub.errors import HubError
 
@@ -81,8 +81,14 @@ def _load(file: Path, check_fields: bool) -> Any:
     return compile_mapping(file.read_text(encoding="utf-8"), catalog=_catalog(None) if check_fields else None)
 
 
-def _actor(actor: str | None) -> str:
-    return actor or f"cli:{getpass.getuser()}"
+def _actor_note(actor: str | None) -> None:
+    """``--actor`` is kept so scripts that pass it still run; who acts is the CLI's context, not free text."""
+    if actor is not None:
+        click.echo("note: --actor is ignored: the version records who acts (hub --as USER, else cli:<your login>)",
+                   err=True)
+
+
+_actor_option = click.option("--actor", hidden=True, help="Ignored (who acts is hub --as USER, else the operator).")
 
 
 _fields_option = click.option(
@@ -181,129 +187,121 @@ def _fields_of(module: str) -> Any:
 @mapping.command("save")
 @click.argument("file", type=_FILE)
 @click.option("-m", "--comment", help="Why this version (kept with it).")
-@click.option("--actor", help="Who saves (default: cli:<your login>).")
+@_actor_option
 @click.option("--force", is_flag=True, help="Save even when an embedded test fails.")
 @_fields_option
+@pass_state
 @_reporting
-def save_cmd(file: Path, comment: str | None, actor: str | None, check_fields: bool, force: bool) -> None:
+def save_cmd(state: CliState, file: Path, comment: str | None, actor: str | None, check_fields: bool,
+             force: bool) -> None:
     """Validate FILE, run its embedded tests and store it as the mapping's next version (nothing new when
-    unchanged). A spec whose tests fail is not saved (each failure is listed) unless --force.
+    unchanged). A spec whose tests fail is not saved (each failure is listed) unless --force. The version
+    records who saved it: the user of hub --as USER, else cli:<your login>.
 
     Exit status: 0 saved (or unchanged); 1 the spec is invalid, an embedded test fails (without --force), or an
     error; 2 bad usage.
     """
-    from hub.mappings import render_results, versions
+    from hub.mappings import render_results
     from hub.mappings.testcases import TestsFailed
+    from hub.services import mappings
 
-    with _session() as session:
-        before = {v.version for v in versions.versions(session, _name_of(file))}
-        try:
-            row = versions.save(
-                session,
-                file.read_text(encoding="utf-8"),
-                _actor(actor),
-                comment=comment,
-                catalog=_catalog(session) if check_fields else None,
-                force=force,
-            )
-        except TestsFailed as exc:
-            click.echo(render_results(exc.results), err=True)
-            raise click.ClickException(f"{_name_of(file)}: not saved: an embedded test fails (--force saves it "
-                                       "anyway)") from None
-        verb = "unchanged, still" if row.version in before else "saved as"
-        click.echo(f"{row.name}: {verb} version {row.version} ({row.spec_hash[:12]})")
-
-
-def _name_of(file: Path) -> str:
-    from hub.mappings import parse_text
-
-    name = parse_text(file.read_text(encoding="utf-8")).get("mapping")
-    return name if isinstance(name, str) else ""
+    _actor_note(actor)
+    text = file.read_text(encoding="utf-8")
+    try:
+        saved = mappings.save(state.store, state.context(), text, comment=comment, check_fields=check_fields,
+                              force=force)
+    except TestsFailed as exc:
+        click.echo(render_results(exc.results), err=True)
+        raise click.ClickException(f"{mappings.spec_name(text) or ''}: not saved: an embedded test fails (--force "
+                                   "saves it anyway)") from None
+    row = saved.version
+    verb = "saved as" if saved.created else "unchanged, still"
+    click.echo(f"{row.name}: {verb} version {row.version} ({row.spec_hash[:12]})")
 
 
 @mapping.command("versions")
 @click.argument("name")
+@pass_state
 @_reporting
-def versions_cmd(name: str) -> None:
+def versions_cmd(state: CliState, name: str) -> None:
     """List the versions of mapping NAME (* marks the pinned one).
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    from hub.mappings import versions
+    from hub.services import mappings
 
-    with _session() as session:
-        rows = versions.versions(session, name)
-        if not rows:
-            raise click.ClickException(f"no mapping named {name!r}")
-        pinned = versions.pinned(session, name)
-        for row in rows:
-            mark = "*" if row.version == pinned else " "
-            when = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
-            comment = f"  {row.comment}" if row.comment else ""
-            click.echo(f"{mark} v{row.version:<4} {when}Z  {row.spec_hash[:12]}  {printable(row.created_by + comment)}")
+    history = mappings.history(state.store, state.context(), name)
+    if not history.versions:
+        raise click.ClickException(f"no mapping named {name!r}")
+    for row in history.versions:
+        mark = "*" if row.version == history.pinned else " "
+        when = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        comment = f"  {row.comment}" if row.comment else ""
+        click.echo(f"{mark} v{row.version:<4} {when}Z  {row.spec_hash[:12]}  {printable(row.created_by + comment)}")
 
 
 @mapping.command("show")
 @click.argument("name")
 @click.option("--version", "version", type=int, help="Default: the pinned version, else the latest.")
+@pass_state
 @_reporting
-def show_cmd(name: str, version: int | None) -> None:
+def show_cmd(state: CliState, name: str, version: int | None) -> None:
     """Print the spec of mapping NAME.
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    from hub.mappings import versions
+    from hub.services import mappings
 
-    with _session() as session:
-        click.echo(printable(versions.get(session, name, version).spec, multiline=True), nl=False)
+    click.echo(printable(mappings.show(state.store, state.context(), name, version).spec, multiline=True), nl=False)
 
 
 @mapping.command("diff")
 @click.argument("name")
 @click.argument("v1", type=int)
 @click.argument("v2", type=int)
+@pass_state
 @_reporting
-def diff_cmd(name: str, v1: int, v2: int) -> None:
+def diff_cmd(state: CliState, name: str, v1: int, v2: int) -> None:
     """Show what changed in mapping NAME from version V1 to V2 (unified diff).
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    from hub.mappings import versions
+    from hub.services import mappings
 
-    with _session() as session:
-        text = versions.diff(session, name, v1, v2)
+    text = mappings.diff(state.store, state.context(), name, v1, v2)
     click.echo(printable(text, multiline=True) or f"{name}: v{v1} and v{v2} are identical", nl=not text)
 
 
 @mapping.command("pin")
 @click.argument("name")
 @click.argument("version", type=int)
-@click.option("--actor", help="Who pins (default: cli:<your login>).")
+@_actor_option
+@pass_state
 @_reporting
-def pin_cmd(name: str, version: int, actor: str | None) -> None:
+def pin_cmd(state: CliState, name: str, version: int, actor: str | None) -> None:
     """Make sync runs use VERSION of mapping NAME (instead of the latest).
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    from hub.mappings import versions
+    from hub.services import mappings
 
-    with _session() as session:
-        versions.pin(session, name, version, _actor(actor))
+    _actor_note(actor)
+    mappings.pin(state.store, state.context(), name, version)
     click.echo(f"{name}: pinned to version {version}")
 
 
 @mapping.command("unpin")
 @click.argument("name")
+@pass_state
 @_reporting
-def unpin_cmd(name: str) -> None:
+def unpin_cmd(state: CliState, name: str) -> None:
     """Let sync runs use the latest version of mapping NAME again.
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    from hub.mappings import versions
+    from hub.services import mappings
 
-    with _session() as session:
-        removed = versions.unpin(session, name)
+    removed = mappings.unpin(state.store, state.context(), name)
     click.echo(f"{name}: " + ("unpinned" if removed else "was not pinned"))
 
 
@@ -311,18 +309,19 @@ def unpin_cmd(name: str) -> None:
 @click.argument("name")
 @click.argument("version", type=int)
 @click.option("-m", "--comment", help="Why (default: 'rollback to vN').")
-@click.option("--actor", help="Who rolls back (default: cli:<your login>).")
+@_actor_option
+@pass_state
 @_reporting
-def rollback_cmd(name: str, version: int, comment: str | None, actor: str | None) -> None:
+def rollback_cmd(state: CliState, name: str, version: int, comment: str | None, actor: str | None) -> None:
     """Make VERSION's content the newest version of mapping NAME.
 
     Exit status: 0 done; 1 an error (said on stderr); 2 bad usage.
     """
-    from hub.mappings import versions
+    from hub.services import mappings
 
-    with _session() as session:
-        row = versions.rollback(session, name, version, _actor(actor), comment)
-        pinned = versions.pinned(session, name)
+    _actor_note(actor)
+    saved = mappings.rollback(state.store, state.context(), name, version, comment)
+    row, pinned = saved.version, saved.pinned
     click.echo(f"{name}: version {row.version} has the content of version {version}")
     if pinned is not None and pinned != row.version:
         click.echo(f"note: {name} is pinned to version {pinned}; `hub mapping pin {name} {row.version}` to use it")

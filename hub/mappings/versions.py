@@ -25,6 +25,9 @@ from hub.core.types import new_id, utcnow
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    import pluggy
+
+    from hub.mappings.registry import TransformRegistry
     from hub.mappings.spec import Catalog
 
 
@@ -135,17 +138,20 @@ def save(
     comment: str | None = None,
     catalog: Catalog | None = None,
     tables: Mapping[str, Mapping[Any, Any]] | None = None,
+    plugins: pluggy.PluginManager | TransformRegistry | None = None,
     force: bool = False,
 ) -> MappingVersion:
     """Validate and store a spec; a new version only when its canonical content changed.
 
-    Returns the new version, or the latest one unchanged. SpecError when the spec is invalid; TestsFailed
+    ``actor`` is the name of who saves (the acting Context's ``actor.name``); ``plugins`` (a plugin manager
+    or transform registry) supplies plugin transforms. Returns the new version, or the latest one
+    unchanged. SpecError when the spec is invalid; TestsFailed
     (listing each failing test) when one of its embedded tests fails, unless ``force``.
     """
     from hub.mappings.compiler import compile_mapping
     from hub.mappings.testcases import check_tests
 
-    compiled = compile_mapping(spec_text, catalog=catalog, tables=tables)
+    compiled = compile_mapping(spec_text, catalog=catalog, tables=tables, plugins=plugins)
     if not force:
         check_tests(compiled)
     spec = compiled.spec
@@ -164,8 +170,9 @@ def diff(session: Session, name: str, v1: int, v2: int) -> str:
     return "".join(lines)
 
 
-def pin(session: Session, name: str, version: int, actor: str = "unknown") -> MappingPin:
-    """Make sync runs use ``version`` of ``name`` until unpinned (or pinned again)."""
+def pin(session: Session, name: str, version: int, actor: str) -> MappingPin:
+    """Make sync runs use ``version`` of ``name`` until unpinned (or pinned again); ``actor`` is who pins
+    (the acting Context's ``actor.name``)."""
     get(session, name, version)
     row = session.get(MappingPin, name)
     if row is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from click.testing import CliRunner, Result
 import hub.mappings.versions  # noqa: F401 - registers the mapping tables in the metadata
 from hub.cli.mapping import mapping
 from hub.core.db import make_engine, transaction
-from hub.core.models import Base
+from hub.core.migrate import upgrade
 
 SPEC = """
 mapping: erp_partner
@@ -39,9 +40,7 @@ tests:
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'hub.db'}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
+    upgrade(url)
     monkeypatch.setenv("HUB_DATABASE_URL", url)
     monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("HUB_ENV", raising=False)
@@ -142,18 +141,22 @@ def test_preview_reports_a_bad_sample_line(env: str, tmp_path: Path) -> None:
 
 def test_versions_lifecycle(env: str, tmp_path: Path) -> None:
     spec = write(tmp_path, SPEC)
-    saved = run("save", spec, "-m", "first", "--actor", "alice")
+    operator = f"cli:{getpass.getuser()}"
+    saved = run("save", spec, "-m", "first")
     assert saved.exit_code == 0, saved.output
     assert saved.stdout.startswith("erp_partner: saved as version 1 (")
     assert run("save", spec).stdout.startswith("erp_partner: unchanged, still version 1")
     changed = write(tmp_path, SPEC.replace("[strip]}", "[strip, upper]}").replace("{name: Acme,", "{name: ACME,"),
                     "v2.yaml")
-    assert run("save", changed, "--actor", "bob").stdout.startswith("erp_partner: saved as version 2")
+    free_text = run("save", changed, "--actor", "bob")  # still accepted, but who acts is not free text
+    assert free_text.stdout.startswith("erp_partner: saved as version 2")
+    assert "note: --actor is ignored" in free_text.stderr
 
     listing = run("versions", "erp_partner")
     assert listing.exit_code == 0
     lines = listing.stdout.splitlines()
-    assert len(lines) == 2 and "alice  first" in lines[0] and " v2 " in lines[1] and "bob" in lines[1]
+    assert len(lines) == 2 and f"{operator}  first" in lines[0] and " v2 " in lines[1] and operator in lines[1]
+    assert "bob" not in listing.stdout
 
     diff = run("diff", "erp_partner", "1", "2")
     assert "--- erp_partner v1" in diff.stdout and "+    - upper" in diff.stdout

@@ -94,7 +94,7 @@ def test_get_latest_pinned_and_missing(session: Session) -> None:
     assert versions.get(session, "erp_partner_to_account").version == 1
     pin = session.get(MappingPin, "erp_partner_to_account")
     assert pin is not None and pin.pinned_by == "carol"
-    versions.pin(session, "erp_partner_to_account", 2)
+    versions.pin(session, "erp_partner_to_account", 2, "carol")
     assert versions.get(session, "erp_partner_to_account").version == 2
     assert versions.unpin(session, "erp_partner_to_account") is True
     assert versions.unpin(session, "erp_partner_to_account") is False
@@ -103,7 +103,7 @@ def test_get_latest_pinned_and_missing(session: Session) -> None:
     with pytest.raises(NotFound):
         versions.get(session, "nope")
     with pytest.raises(NotFound):
-        versions.pin(session, "erp_partner_to_account", 9)
+        versions.pin(session, "erp_partner_to_account", 9, "carol")
 
 
 def test_diff(session: Session) -> None:
