@@ -17,8 +17,8 @@ from hub.core.actor import Actor, Context
 from hub.core.models import AuditEvent, Employee, Team, User
 from hub.core.store import Store
 from hub.people import org_sync
-from hub.sync.models import SyncRun
 from hub.people.org_units import sync_org_units
+from hub.sync.models import SyncRun
 from hub.sync.retry import RetryPolicy
 from hub.testing.scim_server import SEED_PEOPLE, ScimServer
 
