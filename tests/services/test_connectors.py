@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from hub.core import users
-from hub.core.actor import Actor, Context
-from hub.core.audit import verify
-from hub.core.models import AdminPermission
-from hub.core.models.bookkeeping import AuditEvent
+from hub.core.actor import Context
 from hub.core.store import Store
-from hub.errors import AccessDenied
 from hub.plugins import plugin_manager
 from hub.services import connectors
 from hub.sync.connector import Connector
 from hub.sync.connector_types import connector_types
+from tests.services.auditing import assert_chain_intact, assert_refused, changes, events, people
 from tests.sync.conftest import CONTACTS_SPEC, files_config, save_mapping
 
 
@@ -32,50 +24,6 @@ class Secretive(Connector):
 
 
 TYPES: dict[str, type[Connector]] = {**connector_types(plugin_manager(entry_points=False)), "secretive": Secretive}
-
-
-# -- shared by the service tests of sync objects ---------------------------------------------------------
-def people(store: Store, permission: str) -> tuple[Context, Context]:
-    """A user without ``permission`` and one holding it through a role (their contexts, source ``cli``)."""
-    role = "holds-" + permission.replace(".", "-").replace("_", "-")
-    with store.writing(Context.system("test")) as tx:
-        r = users.create_role(tx.session, tx.audit, role)
-        tx.session.add(AdminPermission(role_id=r.id, permission=permission))
-        nobody = users.create_user(tx.session, tx.audit, "nobody")
-        holder = users.create_user(tx.session, tx.audit, "holder")
-        users.assign_role(tx.session, tx.audit, "holder", role)
-    return (Context(Actor.for_user(nobody.id, nobody.username), "cli"),
-            Context(Actor.for_user(holder.id, holder.username), "cli"))
-
-
-def events(store: Store, module: str, action: str) -> list[AuditEvent]:
-    with Session(store.engine) as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.module == module, AuditEvent.action == action)
-                              .order_by(AuditEvent.seq)))
-
-
-def changes(event: AuditEvent) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(event.changes)
-    return found
-
-
-def assert_refused(store: Store, ctx: Context, permission: str, call: Callable[[], object]) -> None:
-    """``call`` is refused, and a ``denied`` event by the actor names ``permission``."""
-    with pytest.raises(AccessDenied, match=permission.replace(".", r"\.")):
-        call()
-    denied = _denied(store)
-    assert any(changes(e) == {"attempt": [None, permission]} and e.actor_name == ctx.actor.name
-               and e.source == ctx.source for e in denied), [(e.module, e.changes) for e in denied]
-
-
-def _denied(store: Store) -> list[AuditEvent]:
-    with Session(store.engine) as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == "denied")))
-
-
-def assert_chain_intact(store: Store) -> None:
-    with Session(store.engine) as s:
-        assert verify(s, store.keyring.audit_key).ok
 
 
 # -- tests ----------------------------------------------------------------------------------------------

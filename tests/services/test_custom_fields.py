@@ -17,13 +17,13 @@ from hub.core.models.bookkeeping import AuditEvent
 from hub.core.store import Store
 from hub.errors import AccessDenied, ValidationError
 from hub.services import custom_fields
-from tests.services.test_mappings import chain_ok, person
+from tests.services import auditing
+from tests.services.auditing import chain_ok
+from tests.services.test_mappings import person
 
 
 def events(store: Store, action: str) -> list[AuditEvent]:
-    with Session(store.engine) as s:
-        query = select(AuditEvent).where(AuditEvent.module == "custom_fields", AuditEvent.action == action)
-        return list(s.scalars(query.order_by(AuditEvent.seq)))
+    return auditing.events(store, "custom_fields", action)
 
 
 @pytest.mark.parametrize(("operation", "permission"), [("define", "custom_fields.manage"),

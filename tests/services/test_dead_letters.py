@@ -14,7 +14,8 @@ from hub.errors import ConfigError
 from hub.services import dead_letters
 from hub.services import runs as run_service
 from hub.sync.runner import Runner
-from tests.services.test_connectors import TYPES, assert_chain_intact, assert_refused, changes, events, people
+from tests.services.auditing import assert_chain_intact, assert_refused, changes, events, people
+from tests.services.test_connectors import TYPES
 from tests.sync.conftest import CONTACTS_SPEC, configure, contact_rows, files_config, write_jsonl
 
 SYSTEM = Context.system("test")

@@ -3,24 +3,21 @@ actor from the context), listed, shown and diffed with mappings.read."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.core import users
-from hub.core.actor import Actor, Context
-from hub.core.audit import verify
-from hub.core.models import AdminPermission
+from hub.core.actor import Context
 from hub.core.models.bookkeeping import AuditEvent
 from hub.core.store import Store
 from hub.errors import AccessDenied, NotFound
 from hub.mappings.testcases import TestsFailed
 from hub.mappings.versions import MappingPin, MappingVersion
 from hub.services import mappings
+from tests.services import auditing
+from tests.services.auditing import chain_ok, changes
 
 SPEC = """
 mapping: erp_partner
@@ -40,32 +37,11 @@ NAME = "erp_partner"
 
 
 def person(store: Store, username: str, *permissions: str) -> Context:
-    """A user holding ``permissions`` through a role of their own (source ``test-src``)."""
-    with store.writing(Context.system("test")) as tx:
-        user = users.create_user(tx.session, tx.audit, username)
-        if permissions:
-            role = users.create_role(tx.session, tx.audit, f"{username}-role")
-            for permission in permissions:
-                tx.session.add(AdminPermission(role_id=role.id, permission=permission))
-            tx.session.flush()
-            users.assign_role(tx.session, tx.audit, username, role.name)
-    return Context(Actor.for_user(user.id, username), "test-src")
+    return auditing.person(store, username, permissions, source="test-src")
 
 
 def events(store: Store, action: str) -> list[AuditEvent]:
-    with Session(store.engine) as s:
-        query = select(AuditEvent).where(AuditEvent.module == "mapping_versions", AuditEvent.action == action)
-        return list(s.scalars(query.order_by(AuditEvent.seq)))
-
-
-def changes(event: AuditEvent) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(event.changes)
-    return found
-
-
-def chain_ok(store: Store) -> bool:
-    with Session(store.engine) as s:
-        return verify(s, store.keyring.audit_key).ok
+    return auditing.events(store, "mapping_versions", action)
 
 
 CALLS: dict[str, tuple[str, Callable[[Store, Context], object]]] = {

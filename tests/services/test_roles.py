@@ -12,7 +12,7 @@ from hub.core.store import Store
 from hub.errors import ValidationError
 from hub.services import roles, users
 from hub.services.roles import FieldRuleInfo, ModuleGrant
-from tests.services.test_users import SYSTEM, assert_chain_intact, assert_refused, events, last_by, person
+from tests.services.auditing import SYSTEM, assert_chain_intact, assert_refused, events, last_by, person
 
 OPERATIONS: dict[str, tuple[str, Callable[[Store, Context], object]]] = {
     "create_role": ("roles.manage", lambda s, c: roles.create_role(s, c, "auditor", "reads the trail")),

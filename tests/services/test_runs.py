@@ -15,7 +15,8 @@ from hub.errors import ConfigError
 from hub.services import runs as run_service
 from hub.sync import runs
 from hub.sync.runner import Runner
-from tests.services.test_connectors import TYPES, assert_chain_intact, assert_refused, changes, events, people
+from tests.services.auditing import assert_chain_intact, assert_refused, changes, events, people
+from tests.services.test_connectors import TYPES
 from tests.sync.conftest import CONTACTS_SPEC, configure, files_config, write_contact_files
 
 SYSTEM = Context.system("test")

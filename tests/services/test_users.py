@@ -3,74 +3,18 @@ by an actor holding every admin permission."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from hub.core import users as accounts
-from hub.core.actor import Actor, Context
-from hub.core.audit import MASK, verify
-from hub.core.models import AdminPermission
+from hub.core.actor import Context
+from hub.core.audit import MASK
 from hub.core.models.access import ADMIN_PERMISSIONS
-from hub.core.models.bookkeeping import AuditEvent
 from hub.core.store import Store
-from hub.errors import AccessDenied, ValidationError
+from hub.errors import ValidationError
 from hub.services import users
-
-SYSTEM = Context.system("test")
-
-
-# -- shared with test_roles -------------------------------------------------------------------------------
-def person(store: Store, username: str, permissions: Iterable[str] = (), *, is_admin: bool = False) -> Context:
-    """A user holding ``permissions`` through a role of their own (their context, source ``cli``)."""
-    with store.writing(SYSTEM) as tx:
-        user = accounts.create_user(tx.session, tx.audit, username, is_admin=is_admin)
-        perms = list(permissions)
-        if perms:
-            role = accounts.create_role(tx.session, tx.audit, f"{username}-role")
-            for p in perms:
-                tx.session.add(AdminPermission(role_id=role.id, permission=p))
-            accounts.assign_role(tx.session, tx.audit, username, role.name)
-    return Context(Actor.for_user(user.id, user.username), "cli")
-
-
-def events(store: Store, module: str, action: str) -> list[AuditEvent]:
-    with Session(store.engine) as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.module == module, AuditEvent.action == action)
-                              .order_by(AuditEvent.seq)))
-
-
-def changes(event: AuditEvent) -> dict[str, Any]:
-    found: dict[str, Any] = json.loads(event.changes)
-    return found
-
-
-def assert_refused(store: Store, ctx: Context, attempt: str, call: Callable[[], object],
-                   message: str | None = None) -> None:
-    """``call`` is refused, and a ``denied`` event by the actor (with its source) names ``attempt``."""
-    with pytest.raises(AccessDenied, match=message or attempt.replace(".", r"\.")):
-        call()
-    with Session(store.engine) as s:
-        denied = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "denied")))
-    assert any(changes(e) == {"attempt": [None, attempt]} and e.actor_name == ctx.actor.name
-               and e.source == ctx.source for e in denied), [(e.module, e.changes) for e in denied]
-
-
-def assert_chain_intact(store: Store) -> None:
-    with Session(store.engine) as s:
-        assert verify(s, store.keyring.audit_key).ok
-
-
-def last_by(store: Store, module: str, action: str, ctx: Context) -> dict[str, Any]:
-    """The changes of the last ``module``/``action`` event, checked to be by ``ctx``'s actor and source."""
-    event = events(store, module, action)[-1]
-    assert (event.actor_name, event.source) == (ctx.actor.name, ctx.source)
-    return changes(event)
-
+from tests.services.auditing import SYSTEM, assert_chain_intact, assert_refused, last_by, person
 
 # -- tests ------------------------------------------------------------------------------------------------
 OPERATIONS: dict[str, tuple[str, Callable[[Store, Context], object]]] = {
