@@ -104,8 +104,9 @@ class AccessProfile:
     def require_admin(self, permission: str) -> None:
         """AccessDenied unless the actor holds admin permission ``permission``."""
         if not self.may(permission):
-            raise AccessDenied(f"{self.actor.name} may not {permission.replace('.', ' ', 1)} "
-                               f"(needs admin permission {permission})")
+            area, _, action = permission.partition(".")
+            raise AccessDenied(f"{self.actor.name} may not {'see' if action == 'read' else action} "
+                               f"{area.replace('_', ' ')} (needs admin permission {permission})")
 
     def scope_clause(self, model: type[Record]) -> ColumnElement[bool]:
         """A WHERE clause limiting ``model`` rows to this actor's scope."""
